@@ -1,0 +1,84 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+    .default('rec'),
+  EMBEDDING_MODEL: z.string().min(1).default('google/use-lite'),
+  EMBEDDING_DTYPE: z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'auto']).default('fp32'),
+  MODEL_DIR: z.string().min(1).default('./models'),
+  ALLOW_REMOTE_MODELS: bool.default(false),
+  INDEX_DIR: z.string().min(1).default('./data/index'),
+  ADMIN_API_KEY: z.string({ error: 'is required' }).min(16, 'must be at least 16 characters'),
+  EMBED_BATCH_SIZE: int(1, 1024).default(32),
+  EMBED_CONCURRENCY: int(1, 1024).default(64),
+  HNSW_M: int(4, 128).default(16),
+  HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
+  HNSW_EF_SEARCH: int(10, 5000).default(64),
+  SNAPSHOT_INTERVAL_SECONDS: int(0, 86400).default(300),
+  BODY_LIMIT_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
+  API_WORKERS: int(1, 64).default(1),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+export type AppConfig = z.infer<typeof envSchema> & { MODEL_DIR_ABS: string; INDEX_DIR_ABS: string };
+
+export class ConfigError extends Error {}
+
+/** Parses and validates the environment once; throws a ConfigError naming every bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
+  );
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  return {
+    ...result.data,
+    MODEL_DIR_ABS: path.resolve(result.data.MODEL_DIR),
+    INDEX_DIR_ABS: path.resolve(result.data.INDEX_DIR),
+  };
+}
+
+let cached: AppConfig | undefined;
+
+export function loadConfig(): AppConfig {
+  cached ??= parseConfig();
+  return cached;
+}
+
+/** Entry points call this: a bad value stops the process with one line that names the variable. */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

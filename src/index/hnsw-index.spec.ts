@@ -1,0 +1,56 @@
+import { ExactIndex } from '../domain/exact-index';
+import { normalize } from '../domain/vector-math';
+import { HnswIndex } from './hnsw-index';
+
+function randomVectors(n: number, dim: number, seed = 1): Float32Array[] {
+  let s = seed;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  return Array.from({ length: n }, () => normalize(Float32Array.from({ length: dim }, rnd)));
+}
+
+describe('HnswIndex', () => {
+  const params = { m: 16, efConstruction: 200, efSearch: 64, initialCapacity: 16 };
+
+  it('grows past its initial capacity and matches an exact scan', () => {
+    const vectors = randomVectors(3000, 32);
+    const hnsw = new HnswIndex(32, params);
+    const exact = new ExactIndex(32);
+    vectors.forEach((v, i) => {
+      hnsw.upsert(`id-${i}`, v);
+      exact.upsert(`id-${i}`, v);
+    });
+    expect(hnsw.size).toBe(3000);
+    let hits = 0;
+    for (let q = 0; q < 50; q++) {
+      const truth = new Set(exact.search(vectors[q * 7], 10).map((n) => n.id));
+      hits += hnsw.search(vectors[q * 7], 10).filter((n) => truth.has(n.id)).length;
+    }
+    expect(hits / 500).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('never returns a removed id, reuses its slot, and updates in place', () => {
+    const vectors = randomVectors(200, 16, 7);
+    const hnsw = new HnswIndex(16, params);
+    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    expect(hnsw.remove('id-5')).toBe(true);
+    expect(hnsw.remove('id-5')).toBe(false);
+    expect(hnsw.search(vectors[5], 200).map((n) => n.id)).not.toContain('id-5');
+    expect(hnsw.tombstones).toBe(1);
+    hnsw.upsert('new', vectors[5]);
+    expect(hnsw.tombstones).toBe(0);
+    expect(hnsw.search(vectors[5], 1)[0]).toEqual({ id: 'new', score: expect.closeTo(1, 4) });
+    hnsw.upsert('new', vectors[9]);
+    expect(hnsw.size).toBe(200);
+    expect(hnsw.search(vectors[9], 2).map((n) => n.id).sort()).toEqual(['id-9', 'new']);
+  });
+
+  it('applies a filter and rejects a vector of the wrong size', () => {
+    const vectors = randomVectors(100, 8, 3);
+    const hnsw = new HnswIndex(8, params);
+    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    const got = hnsw.search(vectors[0], 5, { filter: (id) => id.endsWith('7') });
+    expect(got.length).toBe(5);
+    expect(got.every((n) => n.id.endsWith('7'))).toBe(true);
+    expect(() => hnsw.upsert('x', new Float32Array(4))).toThrow(/4 dims/);
+  });
+});

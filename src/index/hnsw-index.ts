@@ -1,0 +1,125 @@
+import { HierarchicalNSW } from 'hnswlib-node';
+import type { Neighbour, SearchOptions, VectorIndex } from '../domain/vector-index';
+
+export interface HnswParams {
+  m: number;
+  efConstruction: number;
+  efSearch: number;
+  initialCapacity?: number;
+}
+
+/** hnswlib-node behind the VectorIndex interface: string ids ↔ integer labels, growth, soft deletes. */
+export class HnswIndex implements VectorIndex {
+  private readonly hnsw: HierarchicalNSW;
+  private readonly labelOf = new Map<string, number>();
+  private idOf: (string | undefined)[] = [];
+  private capacity: number;
+  private nextLabel = 0;
+  /** Labels freed by deletes; reused via hnswlib's replaceDeleted so the graph does not only grow. */
+  private readonly freeLabels: number[] = [];
+  private efSearch: number;
+
+  constructor(
+    readonly dimension: number,
+    private readonly params: HnswParams,
+  ) {
+    this.capacity = Math.max(1024, params.initialCapacity ?? 1024);
+    this.hnsw = new HierarchicalNSW('cosine', dimension);
+    this.hnsw.initIndex(this.capacity, params.m, params.efConstruction, 100, true);
+    this.efSearch = params.efSearch;
+    this.hnsw.setEf(params.efSearch);
+  }
+
+  get size(): number {
+    return this.labelOf.size;
+  }
+
+  /** Slots held by deleted items that are not yet reused. */
+  get tombstones(): number {
+    return this.freeLabels.length;
+  }
+
+  has(id: string): boolean {
+    return this.labelOf.has(id);
+  }
+
+  ids(): IterableIterator<string> {
+    return this.labelOf.keys();
+  }
+
+  upsert(id: string, vector: Float32Array): void {
+    if (vector.length !== this.dimension) {
+      throw new Error(`vector of ${vector.length} dims for an index of ${this.dimension}`);
+    }
+    const point = Array.from(vector);
+    const existing = this.labelOf.get(id);
+    if (existing !== undefined) {
+      this.hnsw.addPoint(point, existing, false);
+      return;
+    }
+    const reused = this.freeLabels.pop();
+    if (reused !== undefined) {
+      this.hnsw.addPoint(point, reused, true);
+      this.bind(id, reused);
+      return;
+    }
+    if (this.nextLabel >= this.capacity) {
+      this.capacity *= 2;
+      this.hnsw.resizeIndex(this.capacity);
+    }
+    const label = this.nextLabel++;
+    this.hnsw.addPoint(point, label, false);
+    this.bind(id, label);
+  }
+
+  remove(id: string): boolean {
+    const label = this.labelOf.get(id);
+    if (label === undefined) return false;
+    this.hnsw.markDelete(label);
+    this.labelOf.delete(id);
+    this.idOf[label] = undefined;
+    this.freeLabels.push(label);
+    return true;
+  }
+
+  vector(id: string): Float32Array | undefined {
+    const label = this.labelOf.get(id);
+    return label === undefined ? undefined : Float32Array.from(this.hnsw.getPoint(label));
+  }
+
+  search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
+    const live = this.labelOf.size;
+    if (live === 0 || k <= 0) return [];
+    const want = Math.min(k, live);
+    const ef = Math.max(options.ef ?? this.efSearch, want);
+    if (ef !== this.efSearch) this.hnsw.setEf(ef);
+    try {
+      const { filter } = options;
+      const labelFilter = filter
+        ? (label: number) => {
+            const id = this.idOf[label];
+            return id !== undefined && filter(id);
+          }
+        : undefined;
+      const result = this.hnsw.searchKnn(Array.from(query), want, labelFilter);
+      const out: Neighbour[] = [];
+      for (let i = 0; i < result.neighbors.length; i++) {
+        const id = this.idOf[result.neighbors[i]];
+        if (id !== undefined) out.push({ id, score: 1 - result.distances[i] });
+      }
+      return out;
+    } finally {
+      if (ef !== this.efSearch) this.hnsw.setEf(this.efSearch);
+    }
+  }
+
+  setDefaultEf(ef: number): void {
+    this.efSearch = ef;
+    this.hnsw.setEf(ef);
+  }
+
+  private bind(id: string, label: number): void {
+    this.labelOf.set(id, label);
+    this.idOf[label] = id;
+  }
+}

@@ -1,0 +1,45 @@
+import { Logger } from '@nestjs/common';
+import Redis, { type RedisOptions } from 'ioredis';
+
+const lastWarned = new Map<string, number>();
+
+/** One line per outage (not a stack trace per retry), naming the URL and how to start a Redis. */
+export function reportRedisError(logger: Logger, url: string, err: Error & { code?: string }): void {
+  const key = `${url}:${err.code ?? err.message}`;
+  const now = Date.now();
+  if (now - (lastWarned.get(key) ?? 0) < 30_000) return;
+  lastWarned.set(key, now);
+  logger.error(
+    `Redis at ${redactUrl(url)} is unreachable (${err.code ?? err.message}); retrying. ` +
+      `Start one with 'redis-server --port 6379' or set REDIS_URL.`,
+  );
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+export interface ConnectionOptions {
+  /** Workers block on Redis; BullMQ requires null here. */
+  forWorker?: boolean;
+  name: string;
+}
+
+export function createRedis(url: string, logger: Logger, opts: ConnectionOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: opts.name,
+    lazyConnect: false,
+    maxRetriesPerRequest: opts.forWorker ? null : 3,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+  };
+  const client = new Redis(url, options);
+  client.on('error', (err: Error) => reportRedisError(logger, url, err));
+  client.on('ready', () => {
+    if (lastWarned.size > 0) {
+      lastWarned.clear();
+      logger.log(`Redis at ${redactUrl(url)} is reachable again`);
+    }
+  });
+  return client;
+}
