@@ -1,0 +1,156 @@
+import { exactSearch } from '../exact-index';
+import type { Neighbour, VectorIndex } from '../vector-index';
+import { normalize } from '../vector-math';
+
+/** One candidate from one source; `score` is on the source's own scale (cosine for vector sources). */
+export interface Candidate {
+  id: string;
+  score: number;
+}
+
+export interface SimilarOptions {
+  /** Only ids passing this come back (filters, hides, exclusions, already-served). */
+  filter?: (id: string) => boolean;
+  /** Never returned (context items, explicit excludes); cheaper than folding them into `filter`. */
+  excludeIds?: ReadonlySet<string>;
+  /** ANN asks for k × oversample neighbours so post-filtered results still fill k; default 2. */
+  oversample?: number;
+  /** Below this estimated match fraction, scan the matching ids exactly instead of walking the graph; default 0.02. */
+  exactBelowFraction?: number;
+  /** Known match fraction (e.g. from a secondary index); skips the sampled estimate. */
+  matchFraction?: number;
+  /** Ids sampled for the estimate; default 1000. */
+  sampleSize?: number;
+  ef?: number;
+}
+
+export interface SimilarResult {
+  candidates: Candidate[];
+  /** Which path produced the list: ANN, exact scan (selective filter) or ANN then exact (ANN came back short). */
+  strategy: 'ann' | 'exact' | 'ann+exact';
+  estimatedMatchFraction: number;
+}
+
+/** Share of indexed ids passing `accept`, from an evenly strided sample (insertion order is not random). */
+export function estimateMatchFraction(
+  index: VectorIndex,
+  accept: (id: string) => boolean,
+  sampleSize = 1000,
+): number {
+  const size = index.size;
+  if (size === 0) return 0;
+  const stride = Math.max(1, Math.floor(size / sampleSize));
+  let seen = 0;
+  let hits = 0;
+  let i = 0;
+  for (const id of index.ids()) {
+    if (i++ % stride !== 0) continue;
+    seen++;
+    if (accept(id)) hits++;
+  }
+  return seen === 0 ? 0 : hits / seen;
+}
+
+function mergeMax(lists: Neighbour[][], k: number): Candidate[] {
+  const best = new Map<string, number>();
+  for (const list of lists) {
+    for (const n of list) {
+      const prev = best.get(n.id);
+      if (prev === undefined || n.score > prev) best.set(n.id, n.score);
+    }
+  }
+  return [...best]
+    .map(([id, score]) => ({ id, score }))
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, k);
+}
+
+function exactScan(index: VectorIndex, queries: Float32Array[], k: number, accept: (id: string) => boolean) {
+  const matching: [string, Float32Array][] = [];
+  for (const id of index.ids()) {
+    if (!accept(id)) continue;
+    const v = index.vector(id);
+    if (v) matching.push([id, v]);
+  }
+  return mergeMax(
+    queries.map((q) => exactSearch(matching, q, k)),
+    k,
+  );
+}
+
+/**
+ * Top-k ids nearest to any of the query vectors (best score per id), honouring the filter exactly:
+ * when the filter is selective the ANN graph walk is skipped for an exact scan over the matching ids,
+ * and when ANN still comes back short of k the exact scan fills in.
+ */
+export function similarCandidates(
+  index: VectorIndex,
+  queryVectors: readonly Float32Array[],
+  k: number,
+  options: SimilarOptions = {},
+): SimilarResult {
+  const queries = queryVectors.filter((q) => q.length === index.dimension);
+  if (k <= 0 || queries.length === 0 || index.size === 0) {
+    return { candidates: [], strategy: 'ann', estimatedMatchFraction: 0 };
+  }
+  const { filter, excludeIds } = options;
+  const constrained = filter !== undefined || (excludeIds !== undefined && excludeIds.size > 0);
+  const accept = (id: string): boolean => !(excludeIds?.has(id) ?? false) && (filter ? filter(id) : true);
+
+  const fraction = !constrained
+    ? 1
+    : (options.matchFraction ?? estimateMatchFraction(index, accept, options.sampleSize ?? 1000));
+  const threshold = options.exactBelowFraction ?? 0.02;
+  const oversample = Math.max(1, options.oversample ?? 2);
+  // Exact when few ids match, or when the whole index is small enough that a scan costs less than a walk.
+  if (constrained && (fraction < threshold || fraction * index.size <= k * oversample)) {
+    return {
+      candidates: exactScan(index, queries, k, accept),
+      strategy: 'exact',
+      estimatedMatchFraction: fraction,
+    };
+  }
+
+  const annK = Math.min(index.size, Math.ceil(k * oversample) + (excludeIds?.size ?? 0));
+  const lists = queries.map((q) =>
+    index
+      .search(q, annK, { filter: constrained ? accept : undefined, ef: options.ef })
+      .filter((n) => accept(n.id)),
+  );
+  const merged = mergeMax(lists, k);
+  if (merged.length >= k || merged.length >= index.size) {
+    return { candidates: merged, strategy: 'ann', estimatedMatchFraction: fraction };
+  }
+  // The sample overestimated the matches or the graph lost reachability (deletes): the scan is the ground truth.
+  return {
+    candidates: exactScan(index, queries, k, accept),
+    strategy: 'ann+exact',
+    estimatedMatchFraction: fraction,
+  };
+}
+
+/**
+ * Qdrant's average_vector strategy: avg(positives) + (avg(positives) − avg(negatives)), unit length.
+ * Inputs are normalised first so one long vector cannot dominate; undefined without positives.
+ */
+export function recommendVector(
+  positives: readonly Float32Array[],
+  negatives: readonly Float32Array[] = [],
+): Float32Array | undefined {
+  if (positives.length === 0) return undefined;
+  const dim = positives[0].length;
+  const avg = (vs: readonly Float32Array[]): Float32Array => {
+    const out = new Float32Array(dim);
+    for (const v of vs) {
+      const u = normalize(v);
+      for (let i = 0; i < dim; i++) out[i] += u[i] / vs.length;
+    }
+    return out;
+  };
+  const pos = avg(positives);
+  if (negatives.length === 0) return normalize(pos);
+  const neg = avg(negatives);
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) out[i] = 2 * pos[i] - neg[i];
+  return normalize(out);
+}

@@ -1,0 +1,7 @@
+export * from './ranking-config.schema';
+export * from './conditions';
+export * from './candidates';
+export * from './mmr';
+export * from './rank';
+export * from './experiment';
+export * from './compare';

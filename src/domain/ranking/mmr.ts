@@ -1,0 +1,139 @@
+import { cosine } from '../vector-math';
+
+export interface DiversityCandidate {
+  id: string;
+  /** Relevance; any non-negative scale (it is divided by the list's maximum). */
+  score: number;
+  categories?: readonly string[];
+}
+
+export interface DiversityOptions {
+  /** 1 = pure relevance (MMR off), 0 = pure novelty. */
+  lambda: number;
+  maxPerCategory?: number;
+  vector?: (id: string) => Float32Array | undefined;
+  /** Items MMR compares at once; later ones enter as earlier ones are taken or dropped. Default max(50, 10 × limit). */
+  window?: number;
+}
+
+/**
+ * Greedy selection of `limit` items from `sorted` (best first): Maximal Marginal Relevance
+ * λ·relevance − (1−λ)·max cosine to the already chosen, under a per-category cap.
+ * Items with no vector count as dissimilar to everything; an item in several categories counts in each.
+ */
+export function selectDiverse<T extends DiversityCandidate>(
+  sorted: readonly T[],
+  limit: number,
+  opts: DiversityOptions,
+): T[] {
+  const cap = opts.maxPerCategory;
+  const getVector = opts.lambda < 1 ? opts.vector : undefined;
+  if (!getVector && cap === undefined) return sorted.slice(0, limit);
+
+  const perCategory = new Map<string, number>();
+  const capped = (c: T): boolean =>
+    cap !== undefined && (c.categories ?? []).some((cat) => (perCategory.get(cat) ?? 0) >= cap);
+  const take = (c: T): void => {
+    for (const cat of new Set(c.categories ?? [])) perCategory.set(cat, (perCategory.get(cat) ?? 0) + 1);
+  };
+
+  if (!getVector) {
+    const out: T[] = [];
+    for (const c of sorted) {
+      if (out.length >= limit) break;
+      if (capped(c)) continue;
+      out.push(c);
+      take(c);
+    }
+    return out;
+  }
+
+  const lambda = opts.lambda;
+  const maxScore = sorted.reduce((m, c) => Math.max(m, c.score), 0) || 1;
+  const windowSize = Math.max(opts.window ?? Math.max(50, 10 * limit), limit);
+  // Pool slots: the candidate, its unit vector (once), and its highest similarity to anything chosen so far.
+  const pool: { c: T; v: Float32Array | undefined; maxSim: number }[] = [];
+  const unit = (id: string): Float32Array | undefined => {
+    const v = getVector(id);
+    if (!v) return undefined;
+    let n = 0;
+    for (let i = 0; i < v.length; i++) n += v[i] * v[i];
+    if (n === 0) return undefined;
+    n = 1 / Math.sqrt(n);
+    const u = new Float32Array(v.length);
+    for (let i = 0; i < v.length; i++) u[i] = v[i] * n;
+    return u;
+  };
+  const chosen: { c: T; v: Float32Array | undefined }[] = [];
+  let next = 0;
+  const out: T[] = [];
+
+  while (out.length < limit) {
+    // Refill the window in score order; a new entrant must catch up on similarity to what is already chosen.
+    while (pool.length < windowSize && next < sorted.length) {
+      const c = sorted[next++];
+      if (capped(c)) continue;
+      const v = unit(c.id);
+      let maxSim = 0;
+      if (v)
+        for (const s of chosen) if (s.v && s.v.length === v.length) maxSim = Math.max(maxSim, dot(v, s.v));
+      pool.push({ c, v, maxSim });
+    }
+    if (pool.length === 0) break;
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let i = 0; i < pool.length; i++) {
+      const p = pool[i];
+      if (capped(p.c)) continue;
+      const value = (lambda * p.c.score) / maxScore - (1 - lambda) * p.maxSim;
+      // Strict ">" keeps the earlier (higher-scored, then smaller id) item on ties.
+      if (value > bestValue) {
+        bestValue = value;
+        best = i;
+      }
+    }
+    // Counts only grow, so a capped item never becomes eligible again: drop them from the window.
+    if (best === -1) {
+      pool.length = 0;
+      continue;
+    }
+    const picked = pool[best];
+    pool.splice(best, 1);
+    out.push(picked.c);
+    take(picked.c);
+    chosen.push({ c: picked.c, v: picked.v });
+    if (out.length >= limit) break;
+    if (cap !== undefined) {
+      for (let i = pool.length - 1; i >= 0; i--) if (capped(pool[i].c)) pool.splice(i, 1);
+    }
+    const pv = picked.v;
+    if (pv) {
+      for (const p of pool) {
+        if (p.v && p.v.length === pv.length) {
+          const s = dot(p.v, pv);
+          if (s > p.maxSim) p.maxSim = s;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Mean cosine over all pairs of a list: the quantity MMR is meant to lower. */
+export function meanPairwiseSimilarity(vectors: readonly Float32Array[]): number {
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < vectors.length; i++) {
+    for (let j = i + 1; j < vectors.length; j++) {
+      sum += cosine(vectors[i], vectors[j]);
+      pairs++;
+    }
+  }
+  return pairs === 0 ? 0 : sum / pairs;
+}

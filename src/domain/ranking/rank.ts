@@ -1,0 +1,266 @@
+import type { Item } from '../item';
+import type { Candidate } from './candidates';
+import { compileFilters, compileHides, isPinRule, isRuleActive, matchesCondition } from './conditions';
+import { selectDiverse } from './mmr';
+import type { Filters, RankingConfig, SourceName } from './ranking-config.schema';
+
+export type CandidateLists =
+  ReadonlyMap<SourceName, readonly Candidate[]> | Partial<Record<SourceName, readonly Candidate[]>>;
+
+export interface RankInput {
+  /** Raw lists per source; sources absent from `config.candidates` are ignored, each list is cut to its limit. */
+  candidates: CandidateLists;
+  /** Item data; an id it cannot resolve (deleted item) is dropped. */
+  item: (id: string) => Item | undefined;
+  /** Decayed event popularity, any non-negative scale. */
+  popularity?: (id: string) => number;
+  /** Needed for MMR; without it MMR is skipped. */
+  vector?: (id: string) => Float32Array | undefined;
+  config: RankingConfig;
+  /** Request-level filters, ANDed with the config's. */
+  filters?: Filters;
+  /** Request-level excluded ids. */
+  exclude?: Iterable<string>;
+  /** itemIds ∪ sessionItemIds ∪ positive ∪ negative: excluded when config.exclude.contextItems. */
+  contextIds?: Iterable<string>;
+  /** Ids served on earlier pages of this recommId; never served again. */
+  alreadyServed?: ReadonlySet<string>;
+  /** Items already served before this page, for pin positions; default alreadyServed.size. */
+  offset?: number;
+  limit: number;
+  now?: number | Date;
+  explain?: boolean;
+}
+
+export interface ScoreComponents {
+  /** Combined relevance of the relevance sources, [0,1]. */
+  similarity: number;
+  /** log-scaled popularity relative to the most popular candidate, [0,1]. */
+  popularity: number;
+  /** 2^(−age / halfLife), [0,1]; 0 without createdAt. */
+  freshness: number;
+  /** similarity·w + popularity·w + freshness·w. */
+  base: number;
+  /** Product of matching boost multipliers (1 when none). */
+  boost: number;
+  /** Product of matching bury multipliers (1 when none). */
+  bury: number;
+}
+
+export interface Explanation {
+  /** Sources that produced the item, in config order; `pin` for a pinned item. */
+  sources: string[];
+  /** Each source's score for the item after normalisation to [0,1] and source weight. */
+  sourceScores: Partial<Record<SourceName, number>>;
+  components: ScoreComponents;
+  /** Indexes into config.score.boosts / buries that matched. */
+  boosts: number[];
+  buries: number[];
+  /** 1-based position a pin rule put the item at. */
+  pinnedAt?: number;
+}
+
+export interface RankedItem {
+  id: string;
+  score: number;
+  item: Item;
+  explain?: Explanation;
+}
+
+// Cosine sources are already on an absolute scale; the others are unbounded and get scaled by their list's best.
+const COSINE_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'query', 'user_interests']);
+// Sources that say "relevant to this request"; trending/new_arrivals only nominate (popularity/freshness score them).
+const RELEVANCE_SOURCES: ReadonlySet<SourceName> = new Set([
+  'similar',
+  'query',
+  'user_interests',
+  'bought_together',
+]);
+const DAY_MS = 86_400_000;
+
+interface Scored {
+  id: string;
+  item: Item;
+  score: number;
+  categories?: readonly string[];
+  sources: SourceName[];
+  sourceScores: Partial<Record<SourceName, number>>;
+  components: ScoreComponents;
+  boosts: number[];
+  buries: number[];
+}
+
+const byScoreThenId = (a: { score: number; id: string }, b: { score: number; id: string }): number =>
+  b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function listFor(lists: CandidateLists, source: SourceName): readonly Candidate[] | undefined {
+  return lists instanceof Map
+    ? (lists as ReadonlyMap<SourceName, readonly Candidate[]>).get(source)
+    : (lists as Partial<Record<SourceName, readonly Candidate[]>>)[source];
+}
+
+/** Per-source scores normalised to [0,1] and weighted, merged by id, in config order. */
+function mergeSources(
+  input: RankInput,
+): Map<string, { sources: SourceName[]; scores: Partial<Record<SourceName, number>> }> {
+  const merged = new Map<string, { sources: SourceName[]; scores: Partial<Record<SourceName, number>> }>();
+  for (const { source, limit, weight } of input.config.candidates) {
+    const raw = listFor(input.candidates, source);
+    if (!raw || raw.length === 0) continue;
+    const list = [...raw]
+      .filter((c) => Number.isFinite(c.score))
+      .sort(byScoreThenId)
+      .slice(0, limit);
+    const max = list.length > 0 ? list[0].score : 0;
+    for (const c of list) {
+      const norm = COSINE_SOURCES.has(source)
+        ? Math.min(1, Math.max(0, c.score))
+        : max > 0
+          ? Math.max(0, c.score) / max
+          : 0;
+      const s = Math.min(1, norm * weight);
+      let entry = merged.get(c.id);
+      if (!entry) {
+        entry = { sources: [], scores: {} };
+        merged.set(c.id, entry);
+      }
+      // A source listing an id twice keeps its best score.
+      if (entry.scores[source] === undefined) entry.sources.push(source);
+      entry.scores[source] = Math.max(entry.scores[source] ?? 0, s);
+    }
+  }
+  return merged;
+}
+
+/**
+ * Ranks one page: merge sources → drop excluded/served/filtered/hidden → score → sort (score, then id)
+ * → MMR and category cap → pins at their absolute positions. Deterministic for equal inputs.
+ */
+export function rank(input: RankInput): RankedItem[] {
+  const { config } = input;
+  const limit = Math.max(0, Math.floor(input.limit));
+  if (limit === 0) return [];
+  const now =
+    input.now === undefined ? Date.now() : typeof input.now === 'number' ? input.now : input.now.getTime();
+  const served = input.alreadyServed ?? new Set<string>();
+  const offset = input.offset ?? served.size;
+
+  const excluded = new Set<string>(config.exclude.ids);
+  for (const id of input.exclude ?? []) excluded.add(id);
+  if (config.exclude.contextItems) for (const id of input.contextIds ?? []) excluded.add(id);
+  const passesFilters = compileFilters(config.filters, input.filters);
+  const hidden = compileHides(config.rules, now);
+  const eligible = (id: string, item: Item): boolean =>
+    !excluded.has(id) && !served.has(id) && passesFilters(item) && !hidden(item);
+
+  const merged = mergeSources(input);
+  const popularityOf = (id: string): number => Math.max(0, input.popularity?.(id) ?? 0);
+  // The popularity scale comes from every merged candidate, served or not, so later pages score like the first.
+  let maxPop = 0;
+  if (input.popularity) for (const id of merged.keys()) maxPop = Math.max(maxPop, popularityOf(id));
+  const logMaxPop = Math.log1p(maxPop);
+
+  const w = config.score;
+  const halfLifeMs = w.freshness.halfLifeDays * DAY_MS;
+  const score = (id: string, item: Item): Scored => {
+    const entry = merged.get(id);
+    const sourceScores = entry?.scores ?? {};
+    // Noisy-OR: agreement between sources raises relevance, yet it stays in [0,1] and no source can exceed 1.
+    let miss = 1;
+    for (const s of entry?.sources ?? []) if (RELEVANCE_SOURCES.has(s)) miss *= 1 - (sourceScores[s] ?? 0);
+    const similarity = 1 - miss;
+    const popularity = logMaxPop > 0 ? Math.min(1, Math.log1p(popularityOf(id)) / logMaxPop) : 0;
+    const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
+    const freshness = Number.isNaN(created) ? 0 : Math.pow(2, -Math.max(0, now - created) / halfLifeMs);
+    const base = w.similarity * similarity + w.popularity * popularity + w.freshness.weight * freshness;
+    const boosts: number[] = [];
+    const buries: number[] = [];
+    let boost = 1;
+    let bury = 1;
+    w.boosts.forEach((b, i) => {
+      if (matchesCondition(item, b.when)) {
+        boost *= b.multiply;
+        boosts.push(i);
+      }
+    });
+    w.buries.forEach((b, i) => {
+      if (matchesCondition(item, b.when)) {
+        bury *= b.multiply;
+        buries.push(i);
+      }
+    });
+    return {
+      id,
+      item,
+      score: base * boost * bury,
+      categories: item.categories,
+      sources: entry?.sources ?? [],
+      sourceScores,
+      components: { similarity, popularity, freshness, base, boost, bury },
+      boosts,
+      buries,
+    };
+  };
+
+  // Pins that land on this page, by absolute position; later rules cannot take a slot an earlier one holds.
+  const pins: { slot: number; scored: Scored }[] = [];
+  const pinnedIds = new Set<string>();
+  const activePins = config.rules
+    .filter(isPinRule)
+    .filter((r) => isRuleActive(r, now))
+    .sort((a, b) => a.position - b.position);
+  const takenSlots = new Set<number>();
+  for (const r of activePins) {
+    if (pinnedIds.has(r.pin)) continue;
+    const slot = r.position - 1 - offset;
+    if (slot < 0 || slot >= limit) continue;
+    const item = input.item(r.pin);
+    if (!item || !eligible(r.pin, item)) continue;
+    let free = slot;
+    while (takenSlots.has(free)) free++;
+    if (free >= limit) continue;
+    takenSlots.add(free);
+    pinnedIds.add(r.pin);
+    pins.push({ slot: free, scored: score(r.pin, item) });
+  }
+
+  const pool: Scored[] = [];
+  for (const id of merged.keys()) {
+    if (pinnedIds.has(id)) continue;
+    const item = input.item(id);
+    if (!item || !eligible(id, item)) continue;
+    pool.push(score(id, item));
+  }
+  pool.sort(byScoreThenId);
+
+  const organic = selectDiverse(pool, limit - pins.length, {
+    lambda: config.diversity.mmrLambda,
+    maxPerCategory: config.diversity.maxPerCategory,
+    vector: input.vector,
+  });
+
+  // Fill slots: pins where they asked to be, organic in order around them; short lists close the gaps.
+  const bySlot = new Map(pins.map((p) => [p.slot, p.scored]));
+  const page: { scored: Scored; pinnedAt?: number }[] = [];
+  let o = 0;
+  for (let slot = 0; slot < limit; slot++) {
+    const pin = bySlot.get(slot);
+    if (pin) page.push({ scored: pin, pinnedAt: offset + page.length + 1 });
+    else if (o < organic.length) page.push({ scored: organic[o++] });
+  }
+
+  return page.map(({ scored, pinnedAt }) => {
+    const out: RankedItem = { id: scored.id, score: scored.score, item: scored.item };
+    if (input.explain) {
+      out.explain = {
+        sources: pinnedAt !== undefined ? [...scored.sources, 'pin'] : [...scored.sources],
+        sourceScores: { ...scored.sourceScores },
+        components: { ...scored.components },
+        boosts: scored.boosts,
+        buries: scored.buries,
+        ...(pinnedAt !== undefined ? { pinnedAt } : {}),
+      };
+    }
+    return out;
+  });
+}
