@@ -1,0 +1,179 @@
+// Item co-occurrence ("bought together"): pairs of items one user/session touched close together in time.
+
+export interface Interaction {
+  itemId: string;
+  /** Unix seconds. */
+  ts: number;
+  /** Event weight (e.g. view 1, purchase 3); must be > 0 to count. */
+  weight: number;
+}
+
+export interface CoOccurrenceWindow {
+  /** Pair an incoming event with at most this many previous interactions of the same user/session. */
+  maxSteps: number;
+  /** And only with those at most this many seconds older (undefined: no time limit). */
+  maxSeconds?: number;
+  /** Pair weight multiplier per extra step apart: decay^(distance-1). */
+  distanceDecay: number;
+  /** Weight of the reverse edge (later → earlier); 1 makes the relation symmetric. */
+  backwardWeight: number;
+}
+
+export interface PairUpdate {
+  from: string;
+  to: string;
+  weight: number;
+}
+
+export const DEFAULT_WINDOW: CoOccurrenceWindow = {
+  maxSteps: 3,
+  maxSeconds: 24 * 3600,
+  distanceDecay: 0.7,
+  backwardWeight: 0.5,
+};
+
+/** Edge increments an incoming event produces against the user's previous interactions (oldest first). */
+export function pairUpdates(
+  previous: readonly Interaction[],
+  incoming: Interaction,
+  w: CoOccurrenceWindow = DEFAULT_WINDOW,
+): PairUpdate[] {
+  const out: PairUpdate[] = [];
+  if (incoming.weight <= 0) return out;
+  let steps = 0;
+  for (let i = previous.length - 1; i >= 0 && steps < w.maxSteps; i--) {
+    const prev = previous[i];
+    if (w.maxSeconds !== undefined && incoming.ts - prev.ts > w.maxSeconds) break;
+    steps++;
+    // A repeat of the same item is one step of distance but no pair.
+    if (prev.itemId === incoming.itemId || prev.weight <= 0) continue;
+    const pw = Math.pow(w.distanceDecay, steps - 1) * Math.sqrt(prev.weight * incoming.weight);
+    out.push({ from: prev.itemId, to: incoming.itemId, weight: pw });
+    if (w.backwardWeight > 0) out.push({ from: incoming.itemId, to: prev.itemId, weight: pw * w.backwardWeight });
+  }
+  return out;
+}
+
+/** Read side of the co-occurrence store: a capped neighbour list and an edge total per item. */
+export interface NeighbourSource {
+  neighbours(itemId: string): Iterable<[string, number]>;
+  /** Sum of all edge weight that ever left this item (kept even when the list is capped). */
+  total(itemId: string): number;
+}
+
+/**
+ * Mirror of the Redis layout: one sorted set per item (ZINCRBY), trimmed back to the top `cap`
+ * once it holds 2·cap members so new pairs get room to accumulate before the cut.
+ */
+export class CoOccurrenceStore implements NeighbourSource {
+  private readonly edges = new Map<string, Map<string, number>>();
+  private readonly totals = new Map<string, number>();
+
+  constructor(private readonly cap = Infinity) {}
+
+  apply(updates: readonly PairUpdate[]): void {
+    for (const u of updates) this.add(u.from, u.to, u.weight);
+  }
+
+  add(from: string, to: string, weight: number): void {
+    let row = this.edges.get(from);
+    if (!row) this.edges.set(from, (row = new Map()));
+    row.set(to, (row.get(to) ?? 0) + weight);
+    this.totals.set(from, (this.totals.get(from) ?? 0) + weight);
+    if (row.size >= 2 * this.cap) this.edges.set(from, topOf(row, this.cap));
+  }
+
+  /** Final trim (what a compaction pass does) so every list is at most `cap` long. */
+  compact(): void {
+    for (const [id, row] of this.edges) if (row.size > this.cap) this.edges.set(id, topOf(row, this.cap));
+  }
+
+  neighbours(itemId: string): Iterable<[string, number]> {
+    return this.edges.get(itemId) ?? [];
+  }
+
+  total(itemId: string): number {
+    return this.totals.get(itemId) ?? 0;
+  }
+}
+
+function topOf(row: Map<string, number>, n: number): Map<string, number> {
+  return new Map([...row].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n));
+}
+
+/** Replays one user's/session's time-ordered interactions into a store. */
+export function replayInteractions(
+  store: CoOccurrenceStore,
+  interactions: readonly Interaction[],
+  w: CoOccurrenceWindow = DEFAULT_WINDOW,
+): void {
+  for (let i = 0; i < interactions.length; i++) {
+    store.apply(pairUpdates(interactions.slice(Math.max(0, i - w.maxSteps), i), interactions[i], w));
+  }
+}
+
+export interface CoOccurrenceScoring {
+  /** How many of the user's most recent distinct items seed the score. */
+  lastN: number;
+  /** Seed weight multiplier per position back from the most recent item. */
+  recencyDecay: number;
+  /** Divide each seed's edges by its total^this (1: a seed is a distribution; 0: raw counts). */
+  seedNormalisation: number;
+  /** Divide candidate scores by the candidate's own total^this (damps items that co-occur with everything). */
+  popularityDamping: number;
+}
+
+export const DEFAULT_SCORING: CoOccurrenceScoring = {
+  lastN: 5,
+  recencyDecay: 0.6,
+  seedNormalisation: 0.5,
+  popularityDamping: 0.3,
+};
+
+export interface ScoredItem {
+  id: string;
+  score: number;
+}
+
+export interface CoOccurrenceResult {
+  items: ScoredItem[];
+  /** Raw edge weight behind the list (recency-weighted), used to trust this source more or less. */
+  evidence: number;
+}
+
+/** Candidates from the user's recent items (oldest first), best first; `exclude` drops seen items. */
+export function scoreCoOccurrence(
+  recent: readonly Interaction[],
+  store: NeighbourSource,
+  s: CoOccurrenceScoring = DEFAULT_SCORING,
+  exclude?: (id: string) => boolean,
+  k = Infinity,
+): CoOccurrenceResult {
+  const seeds: { id: string; r: number }[] = [];
+  const seen = new Set<string>();
+  for (let i = recent.length - 1; i >= 0 && seeds.length < s.lastN; i--) {
+    const id = recent[i].itemId;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    seeds.push({ id, r: Math.pow(s.recencyDecay, seeds.length) });
+  }
+  const scores = new Map<string, number>();
+  let evidence = 0;
+  for (const seed of seeds) {
+    const total = store.total(seed.id);
+    if (total <= 0) continue;
+    const norm = Math.pow(total, s.seedNormalisation);
+    for (const [id, w] of store.neighbours(seed.id)) {
+      evidence += seed.r * w;
+      if (exclude?.(id)) continue;
+      scores.set(id, (scores.get(id) ?? 0) + (seed.r * w) / norm);
+    }
+  }
+  const items: ScoredItem[] = [];
+  for (const [id, sc] of scores) {
+    const damp = s.popularityDamping > 0 ? Math.pow(Math.max(store.total(id), 1), s.popularityDamping) : 1;
+    items.push({ id, score: sc / damp });
+  }
+  items.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  return { items: Number.isFinite(k) ? items.slice(0, k) : items, evidence };
+}

@@ -1,0 +1,228 @@
+// A user's interests: k-medoids over the embeddings of their recent positive items, one index query per interest.
+import { cosine } from '../vector-math';
+import type { Neighbour, VectorIndex } from '../vector-index';
+
+export interface PositiveItem {
+  id: string;
+  vector: Float32Array;
+  /** Event weight already decayed by age (see decayedWeight). */
+  weight: number;
+}
+
+export interface Interest {
+  /** An actual item: the member with the least weighted distance to the others. */
+  medoidId: string;
+  memberIds: string[];
+  weight: number;
+}
+
+export interface ClusterParams {
+  /** At most this many interests (≤ 5). */
+  maxK: number;
+  /** Split into k > 1 interests only if the best mean silhouette reaches this. */
+  minSilhouette: number;
+}
+
+export const DEFAULT_CLUSTER: ClusterParams = { maxK: 5, minSilhouette: 0.1 };
+
+/** w·2^(−age/halfLife): recent events count more. */
+export function decayedWeight(weight: number, ageSeconds: number, halfLifeSeconds: number): number {
+  return weight * Math.pow(2, -Math.max(0, ageSeconds) / halfLifeSeconds);
+}
+
+export function cosineDistances(vectors: readonly Float32Array[]): number[][] {
+  const n = vectors.length;
+  const d = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) d[i][j] = d[j][i] = Math.max(0, 1 - cosine(vectors[i], vectors[j]));
+  return d;
+}
+
+export interface Clustering {
+  medoids: number[];
+  assign: number[];
+  cost: number;
+}
+
+/** Weighted PAM (BUILD, then best-improvement SWAP) on a distance matrix; deterministic. */
+export function kMedoids(dist: number[][], weights: readonly number[], k: number, maxSwaps = 50): Clustering {
+  const n = dist.length;
+  k = Math.max(1, Math.min(k, n));
+  const costOf = (meds: number[]): { cost: number; assign: number[] } => {
+    let cost = 0;
+    const assign = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let m = 1; m < meds.length; m++) if (dist[i][meds[m]] < dist[i][meds[best]]) best = m;
+      assign[i] = best;
+      cost += weights[i] * dist[i][meds[best]];
+    }
+    return { cost, assign };
+  };
+  const medoids: number[] = [];
+  // BUILD: greedily add the point that lowers the total cost most.
+  while (medoids.length < k) {
+    let bestPoint = -1;
+    let bestCost = Infinity;
+    for (let c = 0; c < n; c++) {
+      if (medoids.includes(c)) continue;
+      const { cost } = costOf([...medoids, c]);
+      if (cost < bestCost - 1e-12) [bestCost, bestPoint] = [cost, c];
+    }
+    medoids.push(bestPoint);
+  }
+  let current = costOf(medoids);
+  for (let it = 0; it < maxSwaps; it++) {
+    let best: { m: number; c: number; cost: number } | undefined;
+    for (let m = 0; m < k; m++)
+      for (let c = 0; c < n; c++) {
+        if (medoids.includes(c)) continue;
+        const trial = medoids.slice();
+        trial[m] = c;
+        const { cost } = costOf(trial);
+        if (cost < (best?.cost ?? current.cost) - 1e-9) best = { m, c, cost };
+      }
+    if (!best) break;
+    medoids[best.m] = best.c;
+    current = costOf(medoids);
+  }
+  return { medoids, assign: current.assign, cost: current.cost };
+}
+
+/** Mean silhouette; singletons score 0 as usual. */
+export function silhouette(dist: number[][], assign: readonly number[], k: number): number {
+  const n = dist.length;
+  if (k < 2 || n <= k) return -1;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const sum = new Array<number>(k).fill(0);
+    const cnt = new Array<number>(k).fill(0);
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      sum[assign[j]] += dist[i][j];
+      cnt[assign[j]]++;
+    }
+    const own = assign[i];
+    if (cnt[own] === 0) continue;
+    const a = sum[own] / cnt[own];
+    let b = Infinity;
+    for (let c = 0; c < k; c++) if (c !== own && cnt[c] > 0) b = Math.min(b, sum[c] / cnt[c]);
+    total += Number.isFinite(b) && Math.max(a, b) > 0 ? (b - a) / Math.max(a, b) : 0;
+  }
+  return total / n;
+}
+
+/** Up to maxK interests, K chosen by silhouette (1 when no split is clearly better), heaviest first. */
+export function clusterInterests(items: readonly PositiveItem[], p: ClusterParams = DEFAULT_CLUSTER): Interest[] {
+  if (items.length === 0) return [];
+  const dist = cosineDistances(items.map((i) => i.vector));
+  const weights = items.map((i) => i.weight);
+  let chosen = kMedoids(dist, weights, 1);
+  let bestSil = p.minSilhouette;
+  for (let k = 2; k <= Math.min(p.maxK, 5, items.length - 1); k++) {
+    const c = kMedoids(dist, weights, k);
+    const s = silhouette(dist, c.assign, k);
+    if (s > bestSil) [bestSil, chosen] = [s, c];
+  }
+  const interests: Interest[] = chosen.medoids.map((m) => ({ medoidId: items[m].id, memberIds: [], weight: 0 }));
+  items.forEach((item, i) => {
+    interests[chosen.assign[i]].memberIds.push(item.id);
+    interests[chosen.assign[i]].weight += item.weight;
+  });
+  return interests.filter((i) => i.memberIds.length > 0).sort((a, b) => b.weight - a.weight);
+}
+
+/** Largest-remainder apportionment of `total` slots by weight; ties go to the earlier entry. */
+export function allocateSlots(weights: readonly number[], total: number): number[] {
+  const sum = weights.reduce((a, w) => a + Math.max(0, w), 0);
+  if (weights.length === 0 || total <= 0) return weights.map(() => 0);
+  if (sum <= 0) return allocateSlots(weights.map(() => 1), total);
+  const quotas = weights.map((w) => (Math.max(0, w) / sum) * total);
+  const slots = quotas.map(Math.floor);
+  let left = total - slots.reduce((a, s) => a + s, 0);
+  const order = quotas.map((q, i) => ({ i, r: q - Math.floor(q) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left-- <= 0) break;
+    slots[i]++;
+  }
+  return slots;
+}
+
+export interface DislikeParams {
+  /** Candidates at least this cosine-similar to a disliked item are affected. */
+  threshold: number;
+  /** drop: remove them; penalise: subtract penalty·(sim−threshold)/(1−threshold) from the score. */
+  mode: 'drop' | 'penalise';
+  penalty: number;
+}
+
+export const DEFAULT_DISLIKE: DislikeParams = { threshold: 0.85, mode: 'drop', penalty: 0.5 };
+
+/** Pushes results away from disliked items; returns the survivors re-sorted by score. */
+export function applyDislikes(
+  candidates: readonly Neighbour[],
+  vectorOf: (id: string) => Float32Array | undefined,
+  disliked: readonly Float32Array[],
+  p: DislikeParams = DEFAULT_DISLIKE,
+): Neighbour[] {
+  if (disliked.length === 0) return candidates.slice();
+  const out: Neighbour[] = [];
+  for (const c of candidates) {
+    const v = vectorOf(c.id);
+    let sim = -1;
+    if (v) for (const d of disliked) sim = Math.max(sim, cosine(v, d));
+    if (sim < p.threshold) out.push(c);
+    else if (p.mode === 'penalise')
+      out.push({ id: c.id, score: c.score - (p.penalty * (sim - p.threshold)) / Math.max(1e-9, 1 - p.threshold) });
+  }
+  return out.sort((a, b) => b.score - a.score);
+}
+
+export interface InterestCandidate extends Neighbour {
+  /** Index of the interest (heaviest first) this candidate came from. */
+  interest: number;
+}
+
+export interface InterestQuery {
+  /** Items never to return (already seen, unavailable). */
+  exclude?: (id: string) => boolean;
+  disliked?: readonly Float32Array[];
+  dislike?: DislikeParams;
+  /** Extra candidates fetched per slot so that exclusions and dislikes leave enough. */
+  oversample?: number;
+}
+
+/**
+ * One index query per interest from its medoid's vector; interest i gets slots ∝ its weight,
+ * and the lists are interleaved so each interest's j-th item sits at about j/slots_i of the way down.
+ */
+export function interestCandidates(
+  index: VectorIndex,
+  interests: readonly Interest[],
+  k: number,
+  q: InterestQuery = {},
+): InterestCandidate[] {
+  const slots = allocateSlots(
+    interests.map((i) => i.weight),
+    k,
+  );
+  const taken = new Set<string>();
+  const keyed: { c: InterestCandidate; key: number }[] = [];
+  interests.forEach((interest, i) => {
+    const query = index.vector(interest.medoidId);
+    if (!query || slots[i] === 0) return;
+    const fetch = slots[i] + (q.oversample ?? 20) + k;
+    const filter = q.exclude ? (id: string) => !q.exclude!(id) : undefined;
+    let hits = index.search(query, fetch, { filter });
+    if (q.disliked?.length) hits = applyDislikes(hits, (id) => index.vector(id), q.disliked, q.dislike);
+    let j = 0;
+    for (const h of hits) {
+      if (j >= slots[i]) break;
+      if (taken.has(h.id)) continue;
+      taken.add(h.id);
+      keyed.push({ c: { ...h, interest: i }, key: (j + 0.5) / slots[i] });
+      j++;
+    }
+  });
+  return keyed.sort((a, b) => a.key - b.key || b.c.score - a.c.score).map((x) => x.c);
+}

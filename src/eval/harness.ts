@@ -1,0 +1,236 @@
+// Runs each recommender over the protocol's cases, in-process on the pure domain functions (no Redis).
+import { ExactIndex } from '../domain/exact-index';
+import { normalize } from '../domain/vector-math';
+import {
+  CoOccurrenceStore,
+  replayInteractions,
+  scoreCoOccurrence,
+  type CoOccurrenceScoring,
+  type CoOccurrenceWindow,
+  type Interaction,
+} from '../domain/personalization/co-occurrence';
+import { PopularityCounter } from '../domain/personalization/popularity';
+import {
+  clusterInterests,
+  decayedWeight,
+  interestCandidates,
+  type ClusterParams,
+  type DislikeParams,
+} from '../domain/personalization/user-interests';
+import { blend, type BlendParams, type SourceList } from '../domain/personalization/blend';
+import type { Rating } from './movielens';
+import { buildCases, summarise, type EvalCase, type Metrics, type Split } from './protocol';
+
+const DAY = 86400;
+
+export interface ResearchConfig {
+  /** Event weight of a rating as replayed (the service's per-event-type weight). */
+  eventWeight: (rating: number) => number;
+  window: CoOccurrenceWindow;
+  scoring: CoOccurrenceScoring;
+  /** Neighbours kept per item, as in the Redis sorted sets. */
+  cap: number;
+  trendingHalfLifeDays: number;
+  interests: {
+    /** How many recent interactions are considered. */
+    recentN: number;
+    minPositiveRating: number;
+    maxDislikedRating: number;
+    halfLifeDays: number;
+    cluster: ClusterParams;
+    dislike: DislikeParams;
+  };
+  /** Candidates each source hands to the blend. */
+  depth: number;
+  blend: BlendParams;
+}
+
+export type Method = 'popularity' | 'trending' | 'content' | 'user_interests' | 'co_occurrence' | 'default';
+export const METHODS: Method[] = ['popularity', 'trending', 'content', 'user_interests', 'co_occurrence', 'default'];
+
+export interface Dataset {
+  itemIds: string[];
+  vectors: Float32Array[];
+  ratings: Rating[];
+}
+
+export class Harness {
+  readonly cases: EvalCase[];
+  private readonly index: ExactIndex;
+  private readonly vec = new Map<string, Float32Array>();
+  private coocStore?: CoOccurrenceStore;
+  private coocKey = '';
+  private popular?: string[];
+  private trending?: Map<string, string[]>;
+  private trendingKey = '';
+  private interestCache = new Map<string, ReturnType<Harness['computeInterests']>>();
+
+  constructor(
+    readonly data: Dataset,
+    readonly split: Split,
+  ) {
+    this.cases = buildCases(data.ratings, split);
+    this.index = new ExactIndex(data.vectors[0].length);
+    data.itemIds.forEach((id, i) => {
+      this.index.upsert(id, data.vectors[i]);
+      this.vec.set(id, data.vectors[i]);
+    });
+  }
+
+  private interactions(history: readonly Rating[], cfg: ResearchConfig): Interaction[] {
+    return history.map((r) => ({ itemId: r.itemId, ts: r.ts, weight: cfg.eventWeight(r.rating) }));
+  }
+
+  /** Co-occurrence from every user's replayed history; rebuilt only when the window, weights or cap change. */
+  store(cfg: ResearchConfig): CoOccurrenceStore {
+    const key = JSON.stringify([cfg.window, cfg.cap, [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight)]);
+    if (this.coocStore && key === this.coocKey) return this.coocStore;
+    const s = new CoOccurrenceStore(cfg.cap);
+    for (const c of this.cases) replayInteractions(s, this.interactions(c.history, cfg), cfg.window);
+    s.compact();
+    this.coocStore = s;
+    this.coocKey = key;
+    return s;
+  }
+
+  /** All-time count of replayed events (the plain popularity baseline). */
+  private popularity(): string[] {
+    if (this.popular) return this.popular;
+    const count = new Map<string, number>();
+    for (const c of this.cases) for (const r of c.history) count.set(r.itemId, (count.get(r.itemId) ?? 0) + 1);
+    this.popular = [...count].sort((a, b) => b[1] - a[1] || Number(a[0]) - Number(b[0])).map((e) => e[0]);
+    return this.popular;
+  }
+
+  /** Decayed popularity as the service would see it at each user's request time: only events up to then. */
+  private trendingAt(cfg: ResearchConfig): Map<string, string[]> {
+    const key = JSON.stringify([cfg.trendingHalfLifeDays, [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight)]);
+    if (this.trending && key === this.trendingKey) return this.trending;
+    const events = this.cases.flatMap((c) => c.history).sort((a, b) => a.ts - b.ts);
+    const byTime = [...this.cases].sort((a, b) => requestTime(a) - requestTime(b));
+    const counter = new PopularityCounter({ halfLifeSeconds: cfg.trendingHalfLifeDays * DAY, epochSeconds: events[0].ts });
+    const out = new Map<string, string[]>();
+    let e = 0;
+    for (const c of byTime) {
+      const now = requestTime(c);
+      while (e < events.length && events[e].ts <= now) {
+        counter.add(events[e].itemId, cfg.eventWeight(events[e].rating), events[e].ts);
+        e++;
+      }
+      const seen = new Set(c.history.map((h) => h.itemId));
+      out.set(
+        c.userId,
+        counter.top(cfg.depth, now, (id) => seen.has(id)).map((x) => x.id),
+      );
+    }
+    this.trending = out;
+    this.trendingKey = key;
+    return out;
+  }
+
+  sources(c: EvalCase, cfg: ResearchConfig, only?: string[]): SourceList[] {
+    const seen = new Set(c.history.map((h) => h.itemId));
+    const exclude = (id: string) => seen.has(id);
+    const lists: SourceList[] = [];
+    const want = (s: string) => !only || only.includes(s);
+    if (want('bought_together')) {
+      const r = scoreCoOccurrence(this.interactions(c.history, cfg), this.store(cfg), cfg.scoring, exclude, cfg.depth);
+      lists.push({ source: 'bought_together', items: r.items, evidence: r.evidence });
+    }
+    if (want('user_interests')) lists.push({ source: 'user_interests', items: this.userInterests(c, cfg, exclude) });
+    if (want('trending')) {
+      const ids = this.trendingAt(cfg).get(c.userId) ?? [];
+      lists.push({ source: 'trending', items: ids.map((id, i) => ({ id, score: ids.length - i })) });
+    }
+    return lists;
+  }
+
+  /** Cached per user and interest settings: clustering plus index queries dominate the run time. */
+  userInterests(c: EvalCase, cfg: ResearchConfig, exclude: (id: string) => boolean) {
+    const key = JSON.stringify([c.userId, cfg.interests, cfg.depth, [1, 2, 3, 4, 5].map(cfg.eventWeight)]);
+    let hit = this.interestCache.get(key);
+    if (!hit) this.interestCache.set(key, (hit = this.computeInterests(c, cfg, exclude)));
+    return hit;
+  }
+
+  private computeInterests(c: EvalCase, cfg: ResearchConfig, exclude: (id: string) => boolean) {
+    const p = cfg.interests;
+    const now = requestTime(c);
+    const recent = c.history.slice(-p.recentN);
+    const positive = new Map<string, { id: string; vector: Float32Array; weight: number }>();
+    const disliked: Float32Array[] = [];
+    for (const r of recent) {
+      const v = this.vec.get(r.itemId);
+      if (!v) continue;
+      if (r.rating <= p.maxDislikedRating) disliked.push(v);
+      if (r.rating < p.minPositiveRating) continue;
+      const w = decayedWeight(cfg.eventWeight(r.rating), now - r.ts, p.halfLifeDays * DAY);
+      const prev = positive.get(r.itemId);
+      positive.set(r.itemId, { id: r.itemId, vector: v, weight: (prev?.weight ?? 0) + w });
+    }
+    const interests = clusterInterests([...positive.values()], p.cluster);
+    return interestCandidates(this.index, interests, cfg.depth, { exclude, disliked, dislike: p.dislike });
+  }
+
+  top10(c: EvalCase, method: Method, cfg: ResearchConfig): string[] {
+    const seen = new Set(c.history.map((h) => h.itemId));
+    const exclude = (id: string) => seen.has(id);
+    switch (method) {
+      case 'popularity':
+        return this.popularity()
+          .filter((id) => !seen.has(id))
+          .slice(0, 10);
+      case 'trending':
+        return (this.trendingAt(cfg).get(c.userId) ?? []).slice(0, 10);
+      case 'content': {
+        const last = [...new Set(c.history.map((h) => h.itemId))].slice(-5);
+        const mean = new Float32Array(this.index.dimension);
+        for (const id of last) this.vec.get(id)?.forEach((x, i) => (mean[i] += x));
+        return this.index.search(normalize(mean), 10, { filter: (id) => !exclude(id) }).map((n) => n.id);
+      }
+      case 'user_interests':
+        return this.userInterests(c, { ...cfg, depth: 10 }, exclude).map((n) => n.id);
+      case 'co_occurrence':
+        return scoreCoOccurrence(this.interactions(c.history, cfg), this.store(cfg), cfg.scoring, exclude, 10).items.map(
+          (n) => n.id,
+        );
+      case 'default':
+        return blend(this.sources(c, cfg), 10, cfg.blend).map((b) => b.id);
+    }
+  }
+
+  evaluate(method: Method, cfg: ResearchConfig, cases: readonly EvalCase[] = this.cases): Metrics {
+    const results = cases.map((c) => ({ top: this.top10(c, method, cfg), target: c.target.itemId }));
+    return summarise(results, this.data.itemIds.length);
+  }
+}
+
+/** The moment the user asks: just after their last replayed event. */
+export function requestTime(c: EvalCase): number {
+  return c.history[c.history.length - 1].ts;
+}
+
+export const BASE_CONFIG: ResearchConfig = {
+  eventWeight: () => 1,
+  window: { maxSteps: 3, distanceDecay: 1, backwardWeight: 1 },
+  scoring: { lastN: 5, recencyDecay: 0.7, seedNormalisation: 0, popularityDamping: 0 },
+  cap: Infinity,
+  trendingHalfLifeDays: 30,
+  interests: {
+    recentN: 50,
+    minPositiveRating: 4,
+    maxDislikedRating: 2,
+    halfLifeDays: 30,
+    cluster: { maxK: 5, minSilhouette: 0.1 },
+    dislike: { threshold: 0.9, mode: 'drop', penalty: 0.5 },
+  },
+  depth: 100,
+  blend: {
+    rankOffset: 10,
+    sources: {
+      bought_together: { weight: 1, evidenceHalf: 2, normalise: 'score' },
+      user_interests: { weight: 0.15, normalise: 'rank' },
+      trending: { weight: 0.2, normalise: 'rank' },
+    },
+  },
+};
