@@ -1,0 +1,29 @@
+import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
+import NodeEnvironment from 'jest-environment-node';
+
+const SHARED_GLOBALS = [
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'Float32Array',
+  'Float64Array',
+  'Int8Array',
+  'Int16Array',
+  'Int32Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Uint16Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+] as const;
+
+// onnxruntime-node returns typed arrays from the host realm; jest's sandbox has its own constructors, so
+// onnxruntime-common's `instanceof Float32Array` check fails unless the sandbox shares the host's.
+export default class OrtTestEnvironment extends NodeEnvironment {
+  constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
+    super(config, context);
+    const sandbox = this.global as unknown as Record<string, unknown>;
+    for (const name of SHARED_GLOBALS) sandbox[name] = globalThis[name];
+  }
+}
