@@ -181,9 +181,21 @@ export const DEFAULT_CANDIDATES: CandidateSource[] = [
 
 const weight = z.number().finite().min(0).max(100);
 const boostSchema = z
-  .object({ when: conditionSchema, multiply: z.number().finite().min(1).max(MAX_MULTIPLIER) })
+  .object({
+    when: conditionSchema,
+    multiply: z
+      .number()
+      .finite()
+      .min(1, 'a boost multiplies by 1 or more (a bury lowers)')
+      .max(MAX_MULTIPLIER, `at most ${MAX_MULTIPLIER}`),
+  })
   .strict();
-const burySchema = z.object({ when: conditionSchema, multiply: z.number().finite().min(0).max(1) }).strict();
+const burySchema = z
+  .object({
+    when: conditionSchema,
+    multiply: z.number().finite().min(0).max(1, 'a bury multiplies by 0 to 1 (a boost raises)'),
+  })
+  .strict();
 
 const scoreSchema = z
   .object({

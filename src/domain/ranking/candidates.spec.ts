@@ -1,0 +1,174 @@
+import { ExactIndex } from '../exact-index';
+import type { Neighbour, SearchOptions, VectorIndex } from '../vector-index';
+import { cosine, normalize } from '../vector-math';
+import { estimateMatchFraction, recommendVector, similarCandidates } from './candidates';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { HierarchicalNSW } = require('hnswlib-node');
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const randomVector = (r: () => number, dim: number): Float32Array =>
+  Float32Array.from({ length: dim }, () => r() * 2 - 1);
+
+/** Test-local VectorIndex over hnswlib-node, the way the index/ adapter wraps it. */
+class HnswIndex implements VectorIndex {
+  private readonly hnsw: any;
+  private readonly labels = new Map<string, number>();
+  private readonly idsByLabel: string[] = [];
+  private readonly vectors = new Map<string, Float32Array>();
+  constructor(
+    readonly dimension: number,
+    capacity: number,
+  ) {
+    this.hnsw = new HierarchicalNSW('cosine', dimension);
+    this.hnsw.initIndex(capacity, 16, 100, 42);
+    this.hnsw.setEf(64);
+  }
+  get size(): number {
+    return this.vectors.size;
+  }
+  has(id: string): boolean {
+    return this.vectors.has(id);
+  }
+  upsert(id: string, vector: Float32Array): void {
+    let label = this.labels.get(id);
+    if (label === undefined) {
+      label = this.idsByLabel.length;
+      this.labels.set(id, label);
+      this.idsByLabel.push(id);
+    }
+    this.vectors.set(id, vector);
+    this.hnsw.addPoint(Array.from(vector), label);
+  }
+  remove(): boolean {
+    throw new Error('not needed here');
+  }
+  vector(id: string): Float32Array | undefined {
+    return this.vectors.get(id);
+  }
+  ids(): IterableIterator<string> {
+    return this.vectors.keys();
+  }
+  search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
+    const filter = options.filter;
+    const n = Math.min(k, this.size);
+    const res = this.hnsw.searchKnn(
+      Array.from(query),
+      n,
+      filter ? (label: number) => filter(this.idsByLabel[label]) : undefined,
+    );
+    return (res.neighbors as number[]).map((label, i) => ({
+      id: this.idsByLabel[label],
+      score: 1 - (res.distances as number[])[i],
+    }));
+  }
+}
+
+const DIM = 32;
+const N = 5000;
+const r = rng(7);
+const data = Array.from({ length: N }, (_, i) => [`item-${i}`, randomVector(r, DIM)] as const);
+const exact = new ExactIndex(DIM);
+const hnsw = new HnswIndex(DIM, N);
+for (const [id, v] of data) {
+  exact.upsert(id, v);
+  hnsw.upsert(id, v);
+}
+// 5 of 5,000 items (0.1%) match, spread over the catalogue.
+const rare = new Set(['item-17', 'item-1303', 'item-2500', 'item-3777', 'item-4999']);
+const isRare = (id: string): boolean => rare.has(id);
+const query = randomVector(rng(99), DIM);
+
+describe('similarCandidates with a selective filter', () => {
+  it.each([
+    ['ExactIndex', exact],
+    ['HNSW', hnsw],
+  ] as const)('%s: a filter matching 0.1% of 5,000 items still fills limit 5', (_, index) => {
+    const res = similarCandidates(index, [query], 5, { filter: isRare });
+    expect(res.candidates.map((c) => c.id).sort()).toEqual([...rare].sort());
+    expect(res.strategy).toBe('exact');
+    expect(res.estimatedMatchFraction).toBeLessThan(0.02);
+  });
+
+  it('plain oversampled ANN plus a post-filter would not fill it (the case the fallback exists for)', () => {
+    const naive = hnsw.search(query, 50).filter((n) => isRare(n.id));
+    expect(naive.length).toBeLessThan(5);
+  });
+
+  it('returns the true top-k among the matches, best first', () => {
+    const res = similarCandidates(hnsw, [query], 3, { filter: isRare });
+    const truth = exact.search(query, 3, { filter: isRare });
+    expect(res.candidates.map((c) => c.id)).toEqual(truth.map((t) => t.id));
+    expect(res.candidates[0].score).toBeCloseTo(truth[0].score, 5);
+  });
+
+  it('uses the ANN walk for a broad filter and agrees with the exact oracle', () => {
+    const even = (id: string): boolean => Number(id.slice(5)) % 2 === 0;
+    const res = similarCandidates(hnsw, [query], 20, { filter: even });
+    expect(res.strategy).toBe('ann');
+    expect(res.estimatedMatchFraction).toBeGreaterThan(0.4);
+    expect(res.candidates).toHaveLength(20);
+    expect(res.candidates.every((c) => even(c.id))).toBe(true);
+    const truth = new Set(exact.search(query, 20, { filter: even }).map((n) => n.id));
+    const recall = res.candidates.filter((c) => truth.has(c.id)).length / 20;
+    expect(recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('falls back to the exact scan when ANN comes back short (e.g. after deletes)', () => {
+    // An index whose graph walk loses three in four results.
+    const lossy: VectorIndex = Object.assign(Object.create(exact) as ExactIndex, {
+      search: (q: Float32Array, k: number, o?: SearchOptions) =>
+        exact.search(q, k, o).filter((_, i) => i % 4 === 0),
+    });
+    const res = similarCandidates(lossy, [query], 10, { filter: () => true, matchFraction: 1 });
+    expect(res.strategy).toBe('ann+exact');
+    expect(res.candidates.map((c) => c.id)).toEqual(exact.search(query, 10).map((n) => n.id));
+  });
+
+  it('never returns excluded ids and merges several query vectors by their best score', () => {
+    const q2 = data[10][1];
+    const res = similarCandidates(exact, [query, q2], 10, { excludeIds: new Set(['item-10']) });
+    const ids = res.candidates.map((c) => c.id);
+    expect(ids).not.toContain('item-10');
+    expect(ids).toHaveLength(10);
+    const best = (id: string): number =>
+      Math.max(cosine(query, exact.vector(id)!), cosine(q2, exact.vector(id)!));
+    for (const c of res.candidates) expect(c.score).toBeCloseTo(best(c.id), 5);
+    const scores = res.candidates.map((c) => c.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('estimates the match fraction from a strided sample', () => {
+    const f = estimateMatchFraction(exact, (id) => Number(id.slice(5)) < 1000, 500);
+    expect(f).toBeGreaterThan(0.15);
+    expect(f).toBeLessThan(0.25);
+  });
+});
+
+describe('recommendVector', () => {
+  const pos = normalize(Float32Array.from([1, 0.2, 0]));
+  const neg = normalize(Float32Array.from([0.6, 0.8, 0]));
+
+  it('moves toward the positives and away from the negatives', () => {
+    const v = recommendVector([pos], [neg])!;
+    expect(cosine(v, neg)).toBeLessThan(cosine(pos, neg));
+    expect(cosine(v, pos)).toBeGreaterThan(0.5);
+    let n = 0;
+    for (const x of v) n += x * x;
+    expect(Math.sqrt(n)).toBeCloseTo(1, 5);
+  });
+
+  it('is the normalised mean of the positives without negatives, undefined without positives', () => {
+    const a = Float32Array.from([2, 0, 0]);
+    const b = Float32Array.from([0, 1, 0]);
+    expect(Array.from(recommendVector([a, b])!)).toEqual(Array.from(normalize(Float32Array.from([1, 1, 0]))));
+    expect(recommendVector([], [neg])).toBeUndefined();
+  });
+});
