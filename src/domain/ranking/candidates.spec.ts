@@ -3,8 +3,7 @@ import type { Neighbour, SearchOptions, VectorIndex } from '../vector-index';
 import { cosine, normalize } from '../vector-math';
 import { estimateMatchFraction, recommendVector, similarCandidates } from './candidates';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { HierarchicalNSW } = require('hnswlib-node');
+import { HierarchicalNSW } from 'hnswlib-node';
 
 function rng(seed: number): () => number {
   return () => {
@@ -19,7 +18,7 @@ const randomVector = (r: () => number, dim: number): Float32Array =>
 
 /** Test-local VectorIndex over hnswlib-node, the way the index/ adapter wraps it. */
 class HnswIndex implements VectorIndex {
-  private readonly hnsw: any;
+  private readonly hnsw: HierarchicalNSW;
   private readonly labels = new Map<string, number>();
   private readonly idsByLabel: string[] = [];
   private readonly vectors = new Map<string, Float32Array>();
@@ -64,10 +63,7 @@ class HnswIndex implements VectorIndex {
       n,
       filter ? (label: number) => filter(this.idsByLabel[label]) : undefined,
     );
-    return (res.neighbors as number[]).map((label, i) => ({
-      id: this.idsByLabel[label],
-      score: 1 - (res.distances as number[])[i],
-    }));
+    return res.neighbors.map((label, i) => ({ id: this.idsByLabel[label], score: 1 - res.distances[i] }));
   }
 }
 
