@@ -12,7 +12,7 @@ export interface DiversityOptions {
   lambda: number;
   maxPerCategory?: number;
   vector?: (id: string) => Float32Array | undefined;
-  /** Items MMR compares at once; later ones enter as earlier ones are taken or dropped. Default max(50, 10 × limit). */
+  /** Items MMR compares at once; later ones enter as earlier ones are taken or dropped. Default max(30, 5 × limit). */
   window?: number;
 }
 
@@ -50,21 +50,17 @@ export function selectDiverse<T extends DiversityCandidate>(
 
   const lambda = opts.lambda;
   const maxScore = sorted.reduce((m, c) => Math.max(m, c.score), 0) || 1;
-  const windowSize = Math.max(opts.window ?? Math.max(50, 10 * limit), limit);
+  const windowSize = Math.max(opts.window ?? Math.max(30, 5 * limit), limit);
   // Pool slots: the candidate, its unit vector (once), and its highest similarity to anything chosen so far.
-  const pool: { c: T; v: Float32Array | undefined; maxSim: number }[] = [];
-  const unit = (id: string): Float32Array | undefined => {
+  const pool: { c: T; v: Unit | undefined; maxSim: number }[] = [];
+  // Norms once per vector; no copies, so a 512-dim candidate costs one pass until it is compared.
+  const withNorm = (id: string): Unit | undefined => {
     const v = getVector(id);
     if (!v) return undefined;
-    let n = 0;
-    for (let i = 0; i < v.length; i++) n += v[i] * v[i];
-    if (n === 0) return undefined;
-    n = 1 / Math.sqrt(n);
-    const u = new Float32Array(v.length);
-    for (let i = 0; i < v.length; i++) u[i] = v[i] * n;
-    return u;
+    const n = Math.sqrt(dot(v, v));
+    return n === 0 ? undefined : { v, inv: 1 / n };
   };
-  const chosen: { c: T; v: Float32Array | undefined }[] = [];
+  const chosen: (Unit | undefined)[] = [];
   let next = 0;
   const out: T[] = [];
 
@@ -73,10 +69,9 @@ export function selectDiverse<T extends DiversityCandidate>(
     while (pool.length < windowSize && next < sorted.length) {
       const c = sorted[next++];
       if (capped(c)) continue;
-      const v = unit(c.id);
+      const v = withNorm(c.id);
       let maxSim = 0;
-      if (v)
-        for (const s of chosen) if (s.v && s.v.length === v.length) maxSim = Math.max(maxSim, dot(v, s.v));
+      if (v) for (const s of chosen) if (s) maxSim = Math.max(maxSim, similarity(v, s));
       pool.push({ c, v, maxSim });
     }
     if (pool.length === 0) break;
@@ -101,7 +96,7 @@ export function selectDiverse<T extends DiversityCandidate>(
     pool.splice(best, 1);
     out.push(picked.c);
     take(picked.c);
-    chosen.push({ c: picked.c, v: picked.v });
+    chosen.push(picked.v);
     if (out.length >= limit) break;
     if (cap !== undefined) {
       for (let i = pool.length - 1; i >= 0; i--) if (capped(pool[i].c)) pool.splice(i, 1);
@@ -109,8 +104,8 @@ export function selectDiverse<T extends DiversityCandidate>(
     const pv = picked.v;
     if (pv) {
       for (const p of pool) {
-        if (p.v && p.v.length === pv.length) {
-          const s = dot(p.v, pv);
+        if (p.v) {
+          const s = similarity(p.v, pv);
           if (s > p.maxSim) p.maxSim = s;
         }
       }
@@ -119,10 +114,31 @@ export function selectDiverse<T extends DiversityCandidate>(
   return out;
 }
 
+interface Unit {
+  v: Float32Array;
+  inv: number;
+}
+
+// Vectors of another dimension (a model change mid-reindex) count as unrelated rather than throwing.
+function similarity(a: Unit, b: Unit): number {
+  return a.v.length === b.v.length ? dot(a.v, b.v) * a.inv * b.inv : 0;
+}
+
 function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length - (a.length % 4);
+  let i = 0;
+  for (; i < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < a.length; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
 }
 
 /** Mean cosine over all pairs of a list: the quantity MMR is meant to lower. */
