@@ -30,6 +30,8 @@ export interface ResearchConfig {
   scoring: CoOccurrenceScoring;
   /** Neighbours kept per item, as in the Redis sorted sets. */
   cap: number;
+  /** Lists are trimmed back to `cap` when they reach capSlack·cap. */
+  capSlack: number;
   trendingHalfLifeDays: number;
   interests: {
     /** How many recent interactions are considered. */
@@ -46,7 +48,14 @@ export interface ResearchConfig {
 }
 
 export type Method = 'popularity' | 'trending' | 'content' | 'user_interests' | 'co_occurrence' | 'default';
-export const METHODS: Method[] = ['popularity', 'trending', 'content', 'user_interests', 'co_occurrence', 'default'];
+export const METHODS: Method[] = [
+  'popularity',
+  'trending',
+  'content',
+  'user_interests',
+  'co_occurrence',
+  'default',
+];
 
 export interface Dataset {
   itemIds: string[];
@@ -83,9 +92,14 @@ export class Harness {
 
   /** Co-occurrence from every user's replayed history; rebuilt only when the window, weights or cap change. */
   store(cfg: ResearchConfig): CoOccurrenceStore {
-    const key = JSON.stringify([cfg.window, cfg.cap, [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight)]);
+    const key = JSON.stringify([
+      cfg.window,
+      cfg.cap,
+      cfg.capSlack,
+      [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight),
+    ]);
     if (this.coocStore && key === this.coocKey) return this.coocStore;
-    const s = new CoOccurrenceStore(cfg.cap);
+    const s = new CoOccurrenceStore(cfg.cap, cfg.capSlack);
     for (const c of this.cases) replayInteractions(s, this.interactions(c.history, cfg), cfg.window);
     s.compact();
     this.coocStore = s;
@@ -97,18 +111,25 @@ export class Harness {
   private popularity(): string[] {
     if (this.popular) return this.popular;
     const count = new Map<string, number>();
-    for (const c of this.cases) for (const r of c.history) count.set(r.itemId, (count.get(r.itemId) ?? 0) + 1);
+    for (const c of this.cases)
+      for (const r of c.history) count.set(r.itemId, (count.get(r.itemId) ?? 0) + 1);
     this.popular = [...count].sort((a, b) => b[1] - a[1] || Number(a[0]) - Number(b[0])).map((e) => e[0]);
     return this.popular;
   }
 
   /** Decayed popularity as the service would see it at each user's request time: only events up to then. */
   private trendingAt(cfg: ResearchConfig): Map<string, string[]> {
-    const key = JSON.stringify([cfg.trendingHalfLifeDays, [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight)]);
+    const key = JSON.stringify([
+      cfg.trendingHalfLifeDays,
+      [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight),
+    ]);
     if (this.trending && key === this.trendingKey) return this.trending;
     const events = this.cases.flatMap((c) => c.history).sort((a, b) => a.ts - b.ts);
     const byTime = [...this.cases].sort((a, b) => requestTime(a) - requestTime(b));
-    const counter = new PopularityCounter({ halfLifeSeconds: cfg.trendingHalfLifeDays * DAY, epochSeconds: events[0].ts });
+    const counter = new PopularityCounter({
+      halfLifeSeconds: cfg.trendingHalfLifeDays * DAY,
+      epochSeconds: events[0].ts,
+    });
     const out = new Map<string, string[]>();
     let e = 0;
     for (const c of byTime) {
@@ -134,10 +155,17 @@ export class Harness {
     const lists: SourceList[] = [];
     const want = (s: string) => !only || only.includes(s);
     if (want('bought_together')) {
-      const r = scoreCoOccurrence(this.interactions(c.history, cfg), this.store(cfg), cfg.scoring, exclude, cfg.depth);
+      const r = scoreCoOccurrence(
+        this.interactions(c.history, cfg),
+        this.store(cfg),
+        cfg.scoring,
+        exclude,
+        cfg.depth,
+      );
       lists.push({ source: 'bought_together', items: r.items, evidence: r.evidence });
     }
-    if (want('user_interests')) lists.push({ source: 'user_interests', items: this.userInterests(c, cfg, exclude) });
+    if (want('user_interests'))
+      lists.push({ source: 'user_interests', items: this.userInterests(c, cfg, exclude) });
     if (want('trending')) {
       const ids = this.trendingAt(cfg).get(c.userId) ?? [];
       lists.push({ source: 'trending', items: ids.map((id, i) => ({ id, score: ids.length - i })) });
@@ -191,9 +219,13 @@ export class Harness {
       case 'user_interests':
         return this.userInterests(c, { ...cfg, depth: 10 }, exclude).map((n) => n.id);
       case 'co_occurrence':
-        return scoreCoOccurrence(this.interactions(c.history, cfg), this.store(cfg), cfg.scoring, exclude, 10).items.map(
-          (n) => n.id,
-        );
+        return scoreCoOccurrence(
+          this.interactions(c.history, cfg),
+          this.store(cfg),
+          cfg.scoring,
+          exclude,
+          10,
+        ).items.map((n) => n.id);
       case 'default':
         return blend(this.sources(c, cfg), 10, cfg.blend).map((b) => b.id);
     }
@@ -212,16 +244,17 @@ export function requestTime(c: EvalCase): number {
 
 export const BASE_CONFIG: ResearchConfig = {
   eventWeight: () => 1,
-  window: { maxSteps: 3, distanceDecay: 1, backwardWeight: 1 },
-  scoring: { lastN: 5, recencyDecay: 0.7, seedNormalisation: 0, popularityDamping: 0 },
+  window: { maxSteps: 5, distanceDecay: 1, backwardWeight: 1 },
+  scoring: { lastN: 5, recencyDecay: 0.5, seedNormalisation: 0.5, popularityDamping: 0 },
   cap: Infinity,
+  capSlack: 2,
   trendingHalfLifeDays: 30,
   interests: {
     recentN: 50,
     minPositiveRating: 4,
     maxDislikedRating: 2,
     halfLifeDays: 30,
-    cluster: { maxK: 5, minSilhouette: 0.1 },
+    cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.2 },
     dislike: { threshold: 0.9, mode: 'drop', penalty: 0.5 },
   },
   depth: 100,

@@ -12,11 +12,20 @@ export interface EvalCase {
 
 /** Ratings by timestamp, ties by numeric movie id (the protocol's order). */
 export function byTime(a: Rating, b: Rating): number {
-  return a.ts - b.ts || Number(a.itemId) - Number(b.itemId) || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0);
+  return (
+    a.ts - b.ts ||
+    Number(a.itemId) - Number(b.itemId) ||
+    (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0)
+  );
 }
 
 /** Test: target = last interaction rated ≥ minTargetRating; validation: the one before it. */
-export function buildCases(ratings: readonly Rating[], split: Split, minHistory = 3, minTargetRating = 4): EvalCase[] {
+export function buildCases(
+  ratings: readonly Rating[],
+  split: Split,
+  minHistory = 3,
+  minTargetRating = 4,
+): EvalCase[] {
   const perUser = new Map<string, Rating[]>();
   for (const r of ratings) {
     const list = perUser.get(r.userId) ?? [];

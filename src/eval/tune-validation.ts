@@ -1,4 +1,5 @@
 // Coordinate search of the blend and co-occurrence settings on the VALIDATION split only (never the test targets).
+import type { BlendParams } from '../domain/personalization/blend';
 import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
 
@@ -13,14 +14,156 @@ async function main(): Promise<void> {
   const variants = VARIANTS[group];
   for (const [name, f] of variants) {
     const r = h.evaluate(method, f(BASE_CONFIG));
-    console.log(`${name.padEnd(40)} hr ${r.hr.toFixed(4)} ndcg ${r.ndcg.toFixed(4)} cov ${r.coverage.toFixed(4)}`);
+    console.log(
+      `${name.padEnd(40)} hr ${r.hr.toFixed(4)} ndcg ${r.ndcg.toFixed(4)} cov ${r.coverage.toFixed(4)}`,
+    );
   }
 }
 
-const win = (w: Partial<ResearchConfig['window']>) => (c: ResearchConfig) => ({ ...c, window: { ...c.window, ...w } });
-const sc = (s: Partial<ResearchConfig['scoring']>) => (c: ResearchConfig) => ({ ...c, scoring: { ...c.scoring, ...s } });
+const win = (w: Partial<ResearchConfig['window']>) => (c: ResearchConfig) => ({
+  ...c,
+  window: { ...c.window, ...w },
+});
+const sc = (s: Partial<ResearchConfig['scoring']>) => (c: ResearchConfig) => ({
+  ...c,
+  scoring: { ...c.scoring, ...s },
+});
+
+const both =
+  (w: Partial<ResearchConfig['window']>, s: Partial<ResearchConfig['scoring']>) => (c: ResearchConfig) =>
+    sc(s)(win(w)(c));
+const ew = (f: (r: number) => number) => (c: ResearchConfig) => ({ ...c, eventWeight: f });
+
+type Src = BlendParams['sources'];
+const bl =
+  (sources: Src, rankOffset = 10) =>
+  (c: ResearchConfig) => ({ ...c, blend: { rankOffset, sources } });
+const bt = (weight: number, evidenceHalf?: number, normalise: 'rank' | 'score' = 'score') => ({
+  bought_together: { weight, evidenceHalf, normalise },
+});
+const ui = (weight: number, normalise: 'rank' | 'score' = 'rank') => ({
+  user_interests: { weight, normalise },
+});
+const tr = (weight: number, normalise: 'rank' | 'score' = 'rank') => ({ trending: { weight, normalise } });
 
 const VARIANTS: Record<string, Variant[]> = {
+  cap: [
+    ['cap inf', (c) => c],
+    ['cap 200', (c) => ({ ...c, cap: 200 })],
+    ['cap 200 slack 1.25', (c) => ({ ...c, cap: 200, capSlack: 1.25 })],
+    ['cap 200 slack 5', (c) => ({ ...c, cap: 200, capSlack: 5 })],
+    ['cap 200 final only', (c) => ({ ...c, cap: 200, capSlack: Infinity })],
+    ['cap 500 slack 2', (c) => ({ ...c, cap: 500, capSlack: 2 })],
+    ['cap 50', (c) => ({ ...c, cap: 50 })],
+    ['cap 20', (c) => ({ ...c, cap: 20 })],
+  ],
+  interests: [
+    ['base', (c) => c],
+    [
+      'sil .2',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.2, minMedoidDistance: 0.2 } },
+      }),
+    ],
+    [
+      'k1',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 1, minSilhouette: 0.1, minMedoidDistance: 0.2 } },
+      }),
+    ],
+    [
+      'sep .3',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.3 } },
+      }),
+    ],
+    [
+      'sep .1',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.1 } },
+      }),
+    ],
+    ['recent 20', (c) => ({ ...c, interests: { ...c.interests, recentN: 20 } })],
+    ['hl 3d', (c) => ({ ...c, interests: { ...c.interests, halfLifeDays: 3 } })],
+    ['pos 3.5', (c) => ({ ...c, interests: { ...c.interests, minPositiveRating: 3.5 } })],
+    ['no dislikes', (c) => ({ ...c, interests: { ...c.interests, maxDislikedRating: -1 } })],
+    [
+      'dislike .8',
+      (c) => ({ ...c, interests: { ...c.interests, dislike: { ...c.interests.dislike, threshold: 0.8 } } }),
+    ],
+  ],
+  blend: [
+    ['cooc only', bl({ ...bt(1) })],
+    ['bt1 ui.05 tr.05', bl({ ...bt(1), ...ui(0.05), ...tr(0.05) })],
+    ['bt1 ui.1 tr.1', bl({ ...bt(1), ...ui(0.1), ...tr(0.1) })],
+    ['bt1 ui.2 tr.2', bl({ ...bt(1), ...ui(0.2), ...tr(0.2) })],
+    ['bt1 ui.3 tr.3', bl({ ...bt(1), ...ui(0.3), ...tr(0.3) })],
+    ['bt1 ui.2', bl({ ...bt(1), ...ui(0.2) })],
+    ['bt1 tr.2', bl({ ...bt(1), ...tr(0.2) })],
+    ['bt1 e2 ui.2 tr.2', bl({ ...bt(1, 2), ...ui(0.2), ...tr(0.2) })],
+    ['bt1 e10 ui.2 tr.2', bl({ ...bt(1, 10), ...ui(0.2), ...tr(0.2) })],
+    ['bt1 ui.2 tr.2 off0', bl({ ...bt(1), ...ui(0.2), ...tr(0.2) }, 0)],
+    ['bt1 ui.2 tr.2 off30', bl({ ...bt(1), ...ui(0.2), ...tr(0.2) }, 30)],
+    ['rank bt1 ui.3 tr.3 off10', bl({ ...bt(1, undefined, 'rank'), ...ui(0.3), ...tr(0.3) })],
+    ['rank bt1 ui.5 tr.5 off10', bl({ ...bt(1, undefined, 'rank'), ...ui(0.5), ...tr(0.5) })],
+  ],
+  cooc2: [
+    ['s5 r.5 n.5', both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 })],
+    ['s5 r.5 n.5 L10', both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5, lastN: 10 })],
+    [
+      's5 d.85 r.5 n.5',
+      both({ maxSteps: 5, distanceDecay: 0.85 }, { recencyDecay: 0.5, seedNormalisation: 0.5 }),
+    ],
+    [
+      's8 d.8 r.5 n.5',
+      both({ maxSteps: 8, distanceDecay: 0.8 }, { recencyDecay: 0.5, seedNormalisation: 0.5 }),
+    ],
+    ['s5 r.6 n.5', both({ maxSteps: 5 }, { recencyDecay: 0.6, seedNormalisation: 0.5 })],
+    ['s5 r.4 n.5', both({ maxSteps: 5 }, { recencyDecay: 0.4, seedNormalisation: 0.5 })],
+    ['s5 r.5 n.3', both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.3 })],
+    ['s5 r.5 n.7', both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.7 })],
+    [
+      's5 r.5 n.5 back1.5',
+      both({ maxSteps: 5, backwardWeight: 1.5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 }),
+    ],
+    [
+      's5 r.5 n.5 back.75',
+      both({ maxSteps: 5, backwardWeight: 0.75 }, { recencyDecay: 0.5, seedNormalisation: 0.5 }),
+    ],
+    [
+      's5 r.5 n.5 damp.1',
+      both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5, popularityDamping: 0.1 }),
+    ],
+    [
+      's5 r.5 n.5 1d',
+      both({ maxSteps: 5, maxSeconds: 86400 }, { recencyDecay: 0.5, seedNormalisation: 0.5 }),
+    ],
+  ],
+  weights: [
+    ['s5 r.5 n.5 w=1', both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 })],
+    [
+      'w pos 1 neg .5',
+      (c) =>
+        ew((r) => (r >= 4 ? 1 : 0.5))(
+          both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 })(c),
+        ),
+    ],
+    [
+      'w r/5',
+      (c) => ew((r) => r / 5)(both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 })(c)),
+    ],
+    [
+      'w pos 1 neg .2',
+      (c) =>
+        ew((r) => (r >= 4 ? 1 : 0.2))(
+          both({ maxSteps: 5 }, { recencyDecay: 0.5, seedNormalisation: 0.5 })(c),
+        ),
+    ],
+  ],
   cooc: [
     ['base', (c) => c],
     ['steps 1', win({ maxSteps: 1 })],

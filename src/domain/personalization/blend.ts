@@ -18,7 +18,7 @@ export interface SourceWeight {
   weight: number;
   /** Trust = evidence/(evidence+evidenceHalf): a thin co-occurrence list counts less than a well-supported one. */
   evidenceHalf?: number;
-  /** rank: 1/(rankOffset+rank) (robust to score scales); score: score/max score of the list. */
+  /** rank: (rankOffset+1)/(rankOffset+rank+1), robust to score scales; score: score/max of the list. Both give the head 1. */
   normalise: 'rank' | 'score';
   /** Only used as a filler when the fused list is shorter than k (trending, then new arrivals). */
   fallbackOnly?: boolean;
@@ -41,9 +41,9 @@ export const DEFAULT_BLEND: BlendParams = {
   rankOffset: 10,
   sources: {
     bought_together: { weight: 1, evidenceHalf: 2, normalise: 'score' },
-    user_interests: { weight: 0.15, normalise: 'rank' },
+    user_interests: { weight: 0.1, normalise: 'rank' },
     similar: { weight: 0.3, normalise: 'rank' },
-    trending: { weight: 0.2, normalise: 'rank' },
+    trending: { weight: 0.1, normalise: 'rank' },
     new_arrivals: { weight: 0, normalise: 'rank', fallbackOnly: true },
   },
 };
@@ -65,7 +65,12 @@ export function blend(lists: readonly SourceList[], k: number, p: BlendParams = 
     if (!w || w.fallbackOnly || ew <= 0) continue;
     const max = list.items.reduce((m, c) => Math.max(m, c.score), 0);
     list.items.forEach((c, rank) => {
-      const norm = w.normalise === 'rank' ? 1 / (p.rankOffset + rank + 1) : max > 0 ? Math.max(0, c.score) / max : 0;
+      const norm =
+        w.normalise === 'rank'
+          ? (p.rankOffset + 1) / (p.rankOffset + rank + 1)
+          : max > 0
+            ? Math.max(0, c.score) / max
+            : 0;
       const b = acc.get(c.id) ?? { id: c.id, score: 0, sources: [] };
       b.score += ew * norm;
       b.sources.push(list.source);

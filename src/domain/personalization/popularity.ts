@@ -51,7 +51,9 @@ export class PopularityCounter {
     const rows: { id: string; stored: number }[] = [];
     for (const [id, stored] of this.stored) if (!exclude?.(id)) rows.push({ id, stored });
     rows.sort((a, b) => b.stored - a.stored || (a.id < b.id ? -1 : 1));
-    return rows.slice(0, k).map((r) => ({ id: r.id, score: decayedScore(r.stored, nowSeconds, this.params) }));
+    return rows
+      .slice(0, k)
+      .map((r) => ({ id: r.id, score: decayedScore(r.stored, nowSeconds, this.params) }));
   }
 
   get size(): number {

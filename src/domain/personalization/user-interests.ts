@@ -21,9 +21,11 @@ export interface ClusterParams {
   maxK: number;
   /** Split into k > 1 interests only if the best mean silhouette reaches this. */
   minSilhouette: number;
+  /** And only if every two medoids are at least this cosine distance apart (silhouette alone is scale-free). */
+  minMedoidDistance: number;
 }
 
-export const DEFAULT_CLUSTER: ClusterParams = { maxK: 5, minSilhouette: 0.1 };
+export const DEFAULT_CLUSTER: ClusterParams = { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.2 };
 
 /** w·2^(−age/halfLife): recent events count more. */
 export function decayedWeight(weight: number, ageSeconds: number, halfLifeSeconds: number): number {
@@ -113,7 +115,10 @@ export function silhouette(dist: number[][], assign: readonly number[], k: numbe
 }
 
 /** Up to maxK interests, K chosen by silhouette (1 when no split is clearly better), heaviest first. */
-export function clusterInterests(items: readonly PositiveItem[], p: ClusterParams = DEFAULT_CLUSTER): Interest[] {
+export function clusterInterests(
+  items: readonly PositiveItem[],
+  p: ClusterParams = DEFAULT_CLUSTER,
+): Interest[] {
   if (items.length === 0) return [];
   const dist = cosineDistances(items.map((i) => i.vector));
   const weights = items.map((i) => i.weight);
@@ -121,10 +126,15 @@ export function clusterInterests(items: readonly PositiveItem[], p: ClusterParam
   let bestSil = p.minSilhouette;
   for (let k = 2; k <= Math.min(p.maxK, 5, items.length - 1); k++) {
     const c = kMedoids(dist, weights, k);
+    if (!separated(dist, c.medoids, p.minMedoidDistance)) continue;
     const s = silhouette(dist, c.assign, k);
     if (s > bestSil) [bestSil, chosen] = [s, c];
   }
-  const interests: Interest[] = chosen.medoids.map((m) => ({ medoidId: items[m].id, memberIds: [], weight: 0 }));
+  const interests: Interest[] = chosen.medoids.map((m) => ({
+    medoidId: items[m].id,
+    memberIds: [],
+    weight: 0,
+  }));
   items.forEach((item, i) => {
     interests[chosen.assign[i]].memberIds.push(item.id);
     interests[chosen.assign[i]].weight += item.weight;
@@ -132,11 +142,21 @@ export function clusterInterests(items: readonly PositiveItem[], p: ClusterParam
   return interests.filter((i) => i.memberIds.length > 0).sort((a, b) => b.weight - a.weight);
 }
 
+function separated(dist: number[][], medoids: readonly number[], min: number): boolean {
+  for (let a = 0; a < medoids.length; a++)
+    for (let b = a + 1; b < medoids.length; b++) if (dist[medoids[a]][medoids[b]] < min) return false;
+  return true;
+}
+
 /** Largest-remainder apportionment of `total` slots by weight; ties go to the earlier entry. */
 export function allocateSlots(weights: readonly number[], total: number): number[] {
   const sum = weights.reduce((a, w) => a + Math.max(0, w), 0);
   if (weights.length === 0 || total <= 0) return weights.map(() => 0);
-  if (sum <= 0) return allocateSlots(weights.map(() => 1), total);
+  if (sum <= 0)
+    return allocateSlots(
+      weights.map(() => 1),
+      total,
+    );
   const quotas = weights.map((w) => (Math.max(0, w) / sum) * total);
   const slots = quotas.map(Math.floor);
   let left = total - slots.reduce((a, s) => a + s, 0);
@@ -173,7 +193,10 @@ export function applyDislikes(
     if (v) for (const d of disliked) sim = Math.max(sim, cosine(v, d));
     if (sim < p.threshold) out.push(c);
     else if (p.mode === 'penalise')
-      out.push({ id: c.id, score: c.score - (p.penalty * (sim - p.threshold)) / Math.max(1e-9, 1 - p.threshold) });
+      out.push({
+        id: c.id,
+        score: c.score - (p.penalty * (sim - p.threshold)) / Math.max(1e-9, 1 - p.threshold),
+      });
   }
   return out.sort((a, b) => b.score - a.score);
 }

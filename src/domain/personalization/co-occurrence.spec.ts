@@ -1,0 +1,91 @@
+import {
+  CoOccurrenceStore,
+  pairUpdates,
+  replayInteractions,
+  scoreCoOccurrence,
+  type CoOccurrenceWindow,
+  type Interaction,
+} from './co-occurrence';
+
+const at = (itemId: string, ts: number, weight = 1): Interaction => ({ itemId, ts, weight });
+const win: CoOccurrenceWindow = { maxSteps: 2, distanceDecay: 0.5, backwardWeight: 0.25 };
+
+describe('pairUpdates', () => {
+  it('pairs only with the last maxSteps interactions, weighted by distance', () => {
+    const prev = [at('a', 0), at('b', 10), at('c', 20)];
+    const ups = pairUpdates(prev, at('d', 30), win);
+    expect(ups).toEqual([
+      { from: 'c', to: 'd', weight: 1 },
+      { from: 'd', to: 'c', weight: 0.25 },
+      { from: 'b', to: 'd', weight: 0.5 },
+      { from: 'd', to: 'b', weight: 0.125 },
+    ]);
+  });
+
+  it('respects the time window', () => {
+    const ups = pairUpdates([at('a', 0), at('b', 100)], at('c', 150), { ...win, maxSeconds: 60 });
+    expect(ups.map((u) => u.from)).toEqual(['b', 'c']);
+    expect(ups.some((u) => u.from === 'a' || u.to === 'a')).toBe(false);
+  });
+
+  it('skips repeats of the same item and scales by event weights', () => {
+    const ups = pairUpdates([at('a', 0, 4), at('b', 1)], at('b', 2, 1), { ...win, backwardWeight: 0 });
+    expect(ups).toEqual([{ from: 'a', to: 'b', weight: 0.5 * Math.sqrt(4) }]);
+  });
+});
+
+describe('CoOccurrenceStore', () => {
+  it('keeps totals but trims lists to the cap', () => {
+    const s = new CoOccurrenceStore(2, 2);
+    s.add('x', 'a', 5);
+    s.add('x', 'b', 3);
+    s.add('x', 'c', 1);
+    s.add('x', 'd', 0.5);
+    expect([...s.neighbours('x')].map((e) => e[0])).toEqual(['a', 'b']);
+    s.add('x', 'e', 4);
+    s.compact();
+    expect([...s.neighbours('x')]).toEqual([
+      ['a', 5],
+      ['e', 4],
+    ]);
+    expect(s.total('x')).toBeCloseTo(13.5);
+  });
+});
+
+describe('scoreCoOccurrence', () => {
+  const store = new CoOccurrenceStore();
+  replayInteractions(store, [at('a', 0), at('b', 1), at('c', 2)], {
+    maxSteps: 1,
+    distanceDecay: 1,
+    backwardWeight: 1,
+  });
+  replayInteractions(store, [at('d', 0), at('e', 1)], { maxSteps: 1, distanceDecay: 1, backwardWeight: 1 });
+
+  it('favours neighbours of the most recent items and excludes seen ones', () => {
+    const seen = new Set(['d', 'c']);
+    const r = scoreCoOccurrence(
+      [at('d', 0), at('c', 1)],
+      store,
+      { lastN: 5, recencyDecay: 0.5, seedNormalisation: 0, popularityDamping: 0 },
+      (id) => seen.has(id),
+    );
+    expect(r.items.map((i) => i.id)).toEqual(['b', 'e']);
+    expect(r.items[0].score).toBeCloseTo(1);
+    expect(r.items[1].score).toBeCloseTo(0.5);
+    expect(r.evidence).toBeCloseTo(1.5);
+  });
+
+  it('uses only the last N distinct items as seeds', () => {
+    const r = scoreCoOccurrence([at('d', 0), at('c', 1), at('c', 2)], store, {
+      lastN: 1,
+      recencyDecay: 0.5,
+      seedNormalisation: 0,
+      popularityDamping: 0,
+    });
+    expect(r.items.map((i) => i.id)).toEqual(['b']);
+  });
+
+  it('returns nothing for unknown items', () => {
+    expect(scoreCoOccurrence([at('zz', 0)], store).items).toEqual([]);
+  });
+});

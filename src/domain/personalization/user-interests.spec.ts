@@ -1,0 +1,130 @@
+import { ExactIndex } from '../exact-index';
+import { normalize } from '../vector-math';
+import {
+  allocateSlots,
+  applyDislikes,
+  clusterInterests,
+  decayedWeight,
+  interestCandidates,
+  kMedoids,
+  cosineDistances,
+  type PositiveItem,
+} from './user-interests';
+
+const v = (...xs: number[]) => normalize(Float32Array.from(xs));
+// Deterministic small jitter around a direction.
+const around = (base: number[], i: number) => v(...base.map((x, j) => x + 0.05 * Math.sin(i * 7 + j * 3)));
+
+function blob(prefix: string, base: number[], n: number, weight = 1): PositiveItem[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, vector: around(base, i), weight }));
+}
+
+describe('clusterInterests', () => {
+  it('finds two interests for two clear clusters, with medoids that are input items', () => {
+    const items = [...blob('a', [1, 0, 0, 0], 6, 2), ...blob('b', [0, 0, 1, 0], 4, 1)];
+    const interests = clusterInterests(items);
+    expect(interests).toHaveLength(2);
+    expect(interests[0].medoidId.startsWith('a')).toBe(true);
+    expect(interests[1].medoidId.startsWith('b')).toBe(true);
+    expect(interests[0].weight).toBeCloseTo(12);
+    expect(interests[1].weight).toBeCloseTo(4);
+    for (const i of interests) expect(items.map((x) => x.id)).toContain(i.medoidId);
+    expect(interests[0].memberIds.every((id) => id.startsWith('a'))).toBe(true);
+  });
+
+  it('keeps one interest for a single blob', () => {
+    const interests = clusterInterests(blob('a', [1, 1, 0, 0], 8));
+    expect(interests).toHaveLength(1);
+    expect(interests[0].memberIds).toHaveLength(8);
+  });
+
+  it('never exceeds maxK and handles tiny inputs', () => {
+    const dirs = [
+      [1, 0, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0, 0],
+      [0, 0, 1, 0, 0, 0],
+      [0, 0, 0, 1, 0, 0],
+      [0, 0, 0, 0, 1, 0],
+      [0, 0, 0, 0, 0, 1],
+    ];
+    const items = dirs.flatMap((d, i) => blob(`c${i}-`, d, 3));
+    expect(
+      clusterInterests(items, { maxK: 3, minSilhouette: 0, minMedoidDistance: 0.2 }).length,
+    ).toBeLessThanOrEqual(3);
+    expect(
+      clusterInterests(items, { maxK: 5, minSilhouette: 0, minMedoidDistance: 0.2 }).length,
+    ).toBeLessThanOrEqual(5);
+    expect(clusterInterests([])).toEqual([]);
+    expect(clusterInterests(blob('x', [1, 0], 1))).toHaveLength(1);
+  });
+
+  it('picks the weighted medoid', () => {
+    const d = cosineDistances([v(1, 0), v(1, 0.1), v(1, 0.2)]);
+    expect(kMedoids(d, [1, 1, 1], 1).medoids).toEqual([1]);
+    expect(kMedoids(d, [10, 1, 1], 1).medoids).toEqual([0]);
+  });
+});
+
+describe('allocateSlots', () => {
+  it('is proportional with largest remainders and sums to the total', () => {
+    expect(allocateSlots([3, 1], 8)).toEqual([6, 2]);
+    expect(allocateSlots([1, 1, 1], 10)).toEqual([4, 3, 3]);
+    expect(allocateSlots([0.5, 0.3, 0.2], 10)).toEqual([5, 3, 2]);
+    expect(allocateSlots([0, 0], 3).reduce((a, b) => a + b)).toBe(3);
+    expect(allocateSlots([], 3)).toEqual([]);
+  });
+});
+
+describe('decayedWeight', () => {
+  it('halves at the half-life', () => {
+    expect(decayedWeight(4, 10, 10)).toBeCloseTo(2);
+  });
+});
+
+describe('dislikes and candidates', () => {
+  const index = new ExactIndex(3);
+  index.upsert('seed', v(1, 0, 0));
+  index.upsert('near', v(1, 0.05, 0));
+  index.upsert('bad-twin', v(1, 0.1, 0.3));
+  index.upsert('ok', v(1, 0.4, 0));
+  index.upsert('other', v(0, 0, 1));
+  index.upsert('other2', v(0, 0.1, 1));
+  const disliked = [v(1, 0.1, 0.32)];
+
+  it('drops a candidate too close to a disliked item', () => {
+    const hits = index.search(v(1, 0, 0), 4);
+    const kept = applyDislikes(hits, (id) => index.vector(id), disliked, {
+      threshold: 0.99,
+      mode: 'drop',
+      penalty: 0,
+    });
+    expect(kept.map((h) => h.id)).not.toContain('bad-twin');
+    expect(kept.map((h) => h.id)).toContain('near');
+  });
+
+  it('penalises instead of dropping when asked', () => {
+    const hits = index.search(v(1, 0, 0), 4);
+    const kept = applyDislikes(hits, (id) => index.vector(id), disliked, {
+      threshold: 0.99,
+      mode: 'penalise',
+      penalty: 10,
+    });
+    expect(kept[kept.length - 1].id).toBe('bad-twin');
+  });
+
+  it('gives each interest slots by weight and never returns excluded items', () => {
+    const out = interestCandidates(
+      index,
+      [
+        { medoidId: 'seed', memberIds: ['seed'], weight: 3 },
+        { medoidId: 'other', memberIds: ['other'], weight: 1 },
+      ],
+      4,
+      { exclude: (id) => id === 'seed' || id === 'other', oversample: 2 },
+    );
+    expect(out.filter((c) => c.interest === 0)).toHaveLength(3);
+    expect(out.filter((c) => c.interest === 1).map((c) => c.id)).toEqual(['other2']);
+    expect(out.map((c) => c.id)).not.toContain('seed');
+    expect(out[0].interest).toBe(0);
+  });
+});
