@@ -1,7 +1,10 @@
 import { ExactIndex } from '../exact-index';
 import type { Neighbour, SearchOptions, VectorIndex } from '../vector-index';
 import { cosine, normalize } from '../vector-math';
+import type { Item } from '../item';
 import { estimateMatchFraction, recommendVector, similarCandidates } from './candidates';
+import { eligibility, rank } from './rank';
+import { parseRankingConfig } from './ranking-config.schema';
 
 import { HierarchicalNSW } from 'hnswlib-node';
 
@@ -91,6 +94,27 @@ describe('similarCandidates with a selective filter', () => {
     expect(res.candidates.map((c) => c.id).sort()).toEqual([...rare].sort());
     expect(res.strategy).toBe('exact');
     expect(res.estimatedMatchFraction).toBeLessThan(0.02);
+  });
+
+  it('through rank: a request filter matching 5 of 5,000 items with limit 5 returns exactly those 5', () => {
+    const parsed = parseRankingConfig({ rules: [{ hide: { field: 'id', eq: 'item-18' } }] });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const lookup = (id: string): Item => ({
+      id,
+      title: id,
+      available: true,
+      categories: [rare.has(id) || id === 'item-18' ? 'rare' : 'common'],
+    });
+    const request = { config: parsed.config, filters: { categories: { any: ['rare'] } } };
+    const ok = eligibility(request);
+    // The source limit (200) is far above 5: without the eligibility filter the 5 would be cut off.
+    const found = similarCandidates(hnsw, [query], 200, { filter: (id) => ok(id, lookup(id)) });
+    const page = rank({ ...request, candidates: { similar: found.candidates }, item: lookup, limit: 5 });
+    expect(page.map((r) => r.id).sort()).toEqual([...rare].sort());
+    const truth = exact.search(query, 5, { filter: isRare });
+    // Negative cosines clamp to 0 (then ties go by id), so compare per id.
+    const truthScore = new Map(truth.map((n) => [n.id, Math.max(0, n.score)]));
+    for (const r of page) expect(r.score).toBeCloseTo(truthScore.get(r.id)!, 10);
   });
 
   it('plain oversampled ANN plus a post-filter would not fill it (the case the fallback exists for)', () => {

@@ -132,6 +132,28 @@ function mergeSources(
   return merged;
 }
 
+export type EligibilityInput = Pick<
+  RankInput,
+  'config' | 'filters' | 'exclude' | 'contextIds' | 'alreadyServed' | 'now'
+>;
+
+/**
+ * The hard constraints of a request (filters, active hides, excludes, already served) as one predicate.
+ * Pass it as the candidate sources' filter too, so a selective filter is honoured before the source limits cut.
+ */
+export function eligibility(input: EligibilityInput): (id: string, item: Item) => boolean {
+  const { config } = input;
+  const now =
+    input.now === undefined ? Date.now() : typeof input.now === 'number' ? input.now : input.now.getTime();
+  const served = input.alreadyServed ?? new Set<string>();
+  const excluded = new Set<string>(config.exclude.ids);
+  for (const id of input.exclude ?? []) excluded.add(id);
+  if (config.exclude.contextItems) for (const id of input.contextIds ?? []) excluded.add(id);
+  const passesFilters = compileFilters(config.filters, input.filters);
+  const hidden = compileHides(config.rules, now);
+  return (id, item) => !excluded.has(id) && !served.has(id) && passesFilters(item) && !hidden(item);
+}
+
 /**
  * Ranks one page: merge sources → drop excluded/served/filtered/hidden → score → sort (score, then id)
  * → MMR and category cap → pins at their absolute positions. Deterministic for equal inputs.
@@ -145,13 +167,7 @@ export function rank(input: RankInput): RankedItem[] {
   const served = input.alreadyServed ?? new Set<string>();
   const offset = input.offset ?? served.size;
 
-  const excluded = new Set<string>(config.exclude.ids);
-  for (const id of input.exclude ?? []) excluded.add(id);
-  if (config.exclude.contextItems) for (const id of input.contextIds ?? []) excluded.add(id);
-  const passesFilters = compileFilters(config.filters, input.filters);
-  const hidden = compileHides(config.rules, now);
-  const eligible = (id: string, item: Item): boolean =>
-    !excluded.has(id) && !served.has(id) && passesFilters(item) && !hidden(item);
+  const eligible = eligibility({ ...input, now });
 
   const merged = mergeSources(input);
   const popularityOf = (id: string): number => Math.max(0, input.popularity?.(id) ?? 0);

@@ -1,0 +1,70 @@
+import { meanPairwiseSimilarity, selectDiverse, type DiversityCandidate } from './mmr';
+
+const v = (...xs: number[]): Float32Array => Float32Array.from(xs);
+const vectors = new Map<string, Float32Array>([
+  ['a', v(1, 0, 0)],
+  ['a2', v(0.99, 0.1, 0)],
+  ['a3', v(0.98, 0.15, 0)],
+  ['b', v(0, 1, 0)],
+  ['c', v(0, 0, 1)],
+]);
+const list: DiversityCandidate[] = [
+  { id: 'a', score: 1 },
+  { id: 'a2', score: 0.95 },
+  { id: 'a3', score: 0.9 },
+  { id: 'b', score: 0.6 },
+  { id: 'c', score: 0.5 },
+];
+const ids = (xs: DiversityCandidate[]): string[] => xs.map((x) => x.id);
+
+describe('selectDiverse', () => {
+  it('is the plain top-k at λ = 1', () => {
+    expect(ids(selectDiverse(list, 3, { lambda: 1, vector: (id) => vectors.get(id) }))).toEqual([
+      'a',
+      'a2',
+      'a3',
+    ]);
+  });
+
+  it('trades relevance for novelty as λ falls', () => {
+    const picked = selectDiverse(list, 3, { lambda: 0.5, vector: (id) => vectors.get(id) });
+    expect(ids(picked)).toEqual(['a', 'b', 'c']);
+    const sim = (xs: DiversityCandidate[]): number =>
+      meanPairwiseSimilarity(xs.map((x) => vectors.get(x.id)!));
+    expect(sim(picked)).toBeLessThan(sim(list.slice(0, 3)));
+  });
+
+  it('treats items without a vector as unrelated', () => {
+    const picked = selectDiverse(list, 2, {
+      lambda: 0.5,
+      vector: (id) => (id === 'a2' ? undefined : vectors.get(id)),
+    });
+    expect(ids(picked)).toEqual(['a', 'a2']);
+  });
+
+  it('caps each category, counting an item in every category it has', () => {
+    const cats: DiversityCandidate[] = [
+      { id: '1', score: 9, categories: ['x', 'y'] },
+      { id: '2', score: 8, categories: ['x'] },
+      { id: '3', score: 7, categories: ['y'] },
+      { id: '4', score: 6, categories: ['z'] },
+      { id: '5', score: 5 },
+    ];
+    expect(ids(selectDiverse(cats, 5, { lambda: 1, maxPerCategory: 1 }))).toEqual(['1', '4', '5']);
+    expect(ids(selectDiverse(cats, 5, { lambda: 0.7, maxPerCategory: 1, vector: () => v(1, 0) }))).toEqual([
+      '1',
+      '4',
+      '5',
+    ]);
+  });
+
+  it('keeps filling past a window of capped items', () => {
+    const many: DiversityCandidate[] = Array.from({ length: 40 }, (_, i) => ({
+      id: String(i).padStart(2, '0'),
+      score: 100 - i,
+      categories: [i < 35 ? 'same' : `other-${i}`],
+    }));
+    const out = selectDiverse(many, 4, { lambda: 0.9, maxPerCategory: 1, window: 5, vector: () => v(1, 0) });
+    expect(ids(out)).toEqual(['00', '35', '36', '37']);
+  });
+});
