@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -79,15 +80,17 @@ export async function ensureUseLiteModel(
   const started = Date.now();
   await mkdir(path.dirname(dir), { recursive: true });
   // Build beside the target (same filesystem) so the final rename is atomic.
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${process.pid}-${randomUUID()}`;
   try {
     await writeUseLiteModel(tmp, info);
-    const old = `${dir}.old-${process.pid}-${Date.now()}`;
+    const old = `${dir}.old-${process.pid}-${randomUUID()}`;
     if (existsSync(dir)) await rename(dir, old);
     await rename(tmp, dir);
     await rm(old, { recursive: true, force: true });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    // A concurrent builder may have won the rename; its complete folder is as good as ours.
+    if (await isComplete(dir, info)) return { built: false, dir };
     throw err;
   }
   opts.log?.(
