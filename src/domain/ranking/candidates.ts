@@ -111,7 +111,8 @@ export function similarCandidates(
     };
   }
 
-  const annK = Math.min(index.size, Math.ceil(k * oversample) + (excludeIds?.size ?? 0));
+  // Exclusions ride in the index filter, so they need no extra room in k.
+  const annK = Math.min(index.size, Math.ceil(k * oversample));
   const lists = queries.map((q) =>
     index
       .search(q, annK, { filter: constrained ? accept : undefined, ef: options.ef })

@@ -3,6 +3,7 @@ import type { Candidate } from './candidates';
 import { meanPairwiseSimilarity } from './mmr';
 import { rank, type RankInput } from './rank';
 import {
+  DEFAULT_RANKING_CONFIG,
   parseRankingConfig,
   type RankingConfig,
   type RankingConfigInput,
@@ -79,6 +80,26 @@ describe('rank: ordering and scores', () => {
     // i-01: 1 − (1 − 0.6)(1 − 0.5) = 0.8, more than either source alone.
     expect(byId.get('i-01')!.explain!.sourceScores).toEqual({ similar: 0.6, bought_together: 0.5 });
     expect(byId.get('i-01')!.explain!.components.similarity).toBeCloseTo(0.8, 10);
+  });
+
+  it('with the default config ranks a context-free homepage (trending + new arrivals) by popularity', () => {
+    const pop = new Map([
+      ['i-05', 1],
+      ['i-06', 50],
+      ['i-07', 7],
+    ]);
+    const out = rank(
+      input({
+        config: DEFAULT_RANKING_CONFIG,
+        candidates: {
+          trending: [...pop].map(([id, score]) => ({ id, score })),
+          new_arrivals: [{ id: 'i-08', score: 1 }],
+        },
+        popularity: (id) => pop.get(id) ?? 0,
+      }),
+    );
+    expect(idsOf(out)).toEqual(['i-06', 'i-07', 'i-05', 'i-08']);
+    expect(out[3].score).toBe(0);
   });
 
   it('ignores sources the config does not list and cuts each source to its limit', () => {

@@ -53,6 +53,7 @@ describe('parseRankingConfig', () => {
     expect(r.config.exclude).toEqual({ contextItems: true, ids: [] });
     expect(r.config.diversity).toEqual({ mmrLambda: 1 });
     expect(r.config.popularity).toEqual({ halfLifeDays: 7 });
+    expect(Object.isFrozen(DEFAULT_RANKING_CONFIG.candidates[0])).toBe(true);
     expect(r.config.eventWeights).toMatchObject({
       purchase: 5,
       add_to_cart: 3,

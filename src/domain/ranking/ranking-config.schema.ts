@@ -362,9 +362,18 @@ export function parseFilters(
 }
 
 /** The built-in `default` config; `{}` parses to the same value. */
-export const DEFAULT_RANKING_CONFIG: Readonly<RankingConfig> = Object.freeze(
+export const DEFAULT_RANKING_CONFIG: Readonly<RankingConfig> = deepFreeze(
   rankingConfigSchema.parse({}) as RankingConfig,
 );
+
+// Shared by every request that names no config: a caller mutating it must fail loudly, not leak into others.
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 /** An event's contribution; unknown types weigh 0, value-based weights need the event's value. */
 export function eventWeight(
