@@ -78,11 +78,7 @@ function exactScan(index: VectorIndex, queries: Float32Array[], k: number, accep
   );
 }
 
-/**
- * Top-k ids nearest to any of the query vectors (best score per id), honouring the filter exactly:
- * when the filter is selective the ANN graph walk is skipped for an exact scan over the matching ids,
- * and when ANN still comes back short of k the exact scan fills in.
- */
+/** Top-k nearest to any query vector; an exact scan of the matches replaces ANN when the filter is selective or ANN falls short. */
 export function similarCandidates(
   index: VectorIndex,
   queryVectors: readonly Float32Array[],
@@ -130,10 +126,7 @@ export function similarCandidates(
   };
 }
 
-/**
- * Qdrant's average_vector strategy: avg(positives) + (avg(positives) − avg(negatives)), unit length.
- * Inputs are normalised first so one long vector cannot dominate; undefined without positives.
- */
+/** Qdrant's average_vector: avgPos + (avgPos − avgNeg) over unit inputs so no long vector dominates; undefined without positives. */
 export function recommendVector(
   positives: readonly Float32Array[],
   negatives: readonly Float32Array[] = [],

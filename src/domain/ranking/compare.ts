@@ -9,11 +9,7 @@ export function overlapAtK(a: readonly string[], b: readonly string[], k: number
   return common / denom;
 }
 
-/**
- * Kendall's tau-b between two top-k lists over the union of their ids; an id missing from a list
- * ranks k+1 there (tied with the other missing ids), which tau-b's tie correction accounts for.
- * 1 = same order, −1 = reversed; 1 when the union has fewer than two ids.
- */
+/** Kendall tau-b over the union of both top-k lists, a missing id ranked k+1 (tau-b corrects for those ties); 1 same, −1 reversed. */
 export function kendallTauAtK(a: readonly string[], b: readonly string[], k: number): number {
   const ta = a.slice(0, k);
   const tb = b.slice(0, k);

@@ -48,10 +48,7 @@ export function stableHash(text: string): number {
   return h >>> 0;
 }
 
-/**
- * Picks a variant for a unit (userId, else session id) with probability proportional to weight.
- * The experiment name is part of the hash so one user lands independently in different experiments.
- */
+/** Variant for a unit (userId, else session id), proportional to weight; the experiment name in the hash keeps experiments independent. */
 export function assignVariant<V extends { weight: number }>(
   variants: readonly V[],
   unitId: string,

@@ -16,11 +16,7 @@ export interface DiversityOptions {
   window?: number;
 }
 
-/**
- * Greedy selection of `limit` items from `sorted` (best first): Maximal Marginal Relevance
- * λ·relevance − (1−λ)·max cosine to the already chosen, under a per-category cap.
- * Items with no vector count as dissimilar to everything; an item in several categories counts in each.
- */
+/** Greedy MMR (λ·relevance − (1−λ)·max cosine to the chosen) under a per-category cap; no vector = dissimilar, every category counts. */
 export function selectDiverse<T extends DiversityCandidate>(
   sorted: readonly T[],
   limit: number,

@@ -137,10 +137,7 @@ export type EligibilityInput = Pick<
   'config' | 'filters' | 'exclude' | 'contextIds' | 'alreadyServed' | 'now'
 >;
 
-/**
- * The hard constraints of a request (filters, active hides, excludes, already served) as one predicate.
- * Pass it as the candidate sources' filter too, so a selective filter is honoured before the source limits cut.
- */
+/** Filters, active hides, excludes and served ids as one predicate; give it to the sources too so limits cut after filtering. */
 export function eligibility(input: EligibilityInput): (id: string, item: Item) => boolean {
   const { config } = input;
   const now =
@@ -154,10 +151,7 @@ export function eligibility(input: EligibilityInput): (id: string, item: Item) =
   return (id, item) => !excluded.has(id) && !served.has(id) && passesFilters(item) && !hidden(item);
 }
 
-/**
- * Ranks one page: merge sources → drop excluded/served/filtered/hidden → score → sort (score, then id)
- * → MMR and category cap → pins at their absolute positions. Deterministic for equal inputs.
- */
+/** One page: merge sources → drop ineligible → score → sort (score, id) → MMR + category cap → pins; deterministic. */
 export function rank(input: RankInput): RankedItem[] {
   const { config } = input;
   const limit = Math.max(0, Math.floor(input.limit));

@@ -24,7 +24,7 @@ export const CONDITION_FIELDS = [
   'id',
   'createdAt',
 ] as const;
-const ATTRIBUTE_FIELD = /^attributes\.[^.\s]{1,128}$/;
+const ATTRIBUTE_FIELD = /^attributes\..{1,128}$/;
 const RANGE_OPERATORS = ['gt', 'gte', 'lt', 'lte'] as const;
 const MAX_MULTIPLIER = 100;
 
