@@ -7,7 +7,7 @@ const bool = z
 
 const int = (min: number, max: number) =>
   z.coerce
-    .number({ error: 'must be a number' })
+    .number({ error: (iss) => (iss.code === 'invalid_type' ? 'must be a number' : undefined) })
     .int('must be an integer')
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);

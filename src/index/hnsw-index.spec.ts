@@ -41,7 +41,12 @@ describe('HnswIndex', () => {
     expect(hnsw.search(vectors[5], 1)[0]).toEqual({ id: 'new', score: expect.closeTo(1, 4) });
     hnsw.upsert('new', vectors[9]);
     expect(hnsw.size).toBe(200);
-    expect(hnsw.search(vectors[9], 2).map((n) => n.id).sort()).toEqual(['id-9', 'new']);
+    expect(
+      hnsw
+        .search(vectors[9], 2)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['id-9', 'new']);
   });
 
   it('applies a filter and rejects a vector of the wrong size', () => {

@@ -1,0 +1,65 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { itemText, type Item } from '../domain/item';
+import { EmbedQueue } from '../jobs/embed.queue';
+import { CatalogueRepository, textHash } from './catalogue.repository';
+import type { CatalogueMeta, StoredItem } from './catalogue.types';
+
+@Injectable()
+export class CatalogueService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repo: CatalogueRepository,
+    private readonly embedQueue: EmbedQueue,
+  ) {}
+
+  /** Stores a validated batch and enqueues embedding for the items whose text changed. */
+  async upsert(catalogue: string, items: Item[]): Promise<{ accepted: number; queued: number }> {
+    const meta = await this.repo.ensureCatalogue(catalogue, this.config.EMBEDDING_MODEL);
+    const hashed = items.map((item) => ({ item, hash: textHash(itemText(item, meta.textTemplate)) }));
+    const toEmbed = await this.repo.upsertItems(catalogue, hashed, meta.generation);
+    await this.embedQueue.enqueue(
+      toEmbed.map((e) => ({ catalogue, id: e.id, hash: e.hash, generation: meta.generation })),
+    );
+    return { accepted: items.length, queued: toEmbed.length };
+  }
+
+  async requireCatalogue(catalogue: string): Promise<CatalogueMeta> {
+    const meta = await this.repo.meta(catalogue);
+    if (!meta || !(await this.repo.exists(catalogue))) {
+      throw new NotFoundException(`Catalogue '${catalogue}' not found`);
+    }
+    return meta;
+  }
+
+  async getItem(catalogue: string, id: string): Promise<StoredItem> {
+    const found = await this.repo.getItem(catalogue, id);
+    if (!found) {
+      await this.requireCatalogue(catalogue);
+      throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
+    }
+    return found;
+  }
+
+  async delete(catalogue: string, id: string): Promise<void> {
+    const meta = await this.requireCatalogue(catalogue);
+    if (!(await this.repo.deleteItem(catalogue, id, meta.generation))) {
+      throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
+    }
+  }
+
+  async list(
+    catalogue: string,
+    cursor: string,
+    limit: number,
+  ): Promise<{ items: Item[]; cursor: string | null }> {
+    await this.requireCatalogue(catalogue);
+    const page = await this.repo.scanItems(catalogue, cursor, limit);
+    return { items: page.items, cursor: page.cursor === '0' ? null : page.cursor };
+  }
+
+  async describe(catalogue: string): Promise<CatalogueMeta & { items: number }> {
+    const meta = await this.requireCatalogue(catalogue);
+    return { ...meta, items: await this.repo.itemCount(catalogue) };
+  }
+}

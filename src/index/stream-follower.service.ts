@@ -1,0 +1,179 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type Redis from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { CatalogueRepository } from '../catalogue/catalogue.repository';
+import { createRedis } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { REDIS } from '../redis/redis.tokens';
+import { IndexRegistry, type CatalogueIndex } from './index-registry';
+
+export interface ChangeEntry {
+  streamId: string;
+  catalogue: string;
+  op: 'upsert' | 'delete';
+  id: string;
+  generation: number;
+}
+
+/**
+ * Keeps this replica's indexes equal to the vectors in Redis: builds them at start, then applies the
+ * change stream that workers (upserts) and the API (deletes) append to.
+ */
+@Injectable()
+export class StreamFollower implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(StreamFollower.name);
+  private blocking?: Redis;
+  private running = false;
+  private loop?: Promise<void>;
+  private lastId = '0-0';
+  private caughtUpOnce = false;
+  private lastReadAt = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly repo: CatalogueRepository,
+    private readonly registry: IndexRegistry,
+  ) {}
+
+  /** Ready once the initial build is done and the stream was read recently. */
+  get following(): boolean {
+    return this.caughtUpOnce && Date.now() - this.lastReadAt < 10_000;
+  }
+
+  get offset(): string {
+    return this.lastId;
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.blocking = createRedis(this.config.REDIS_URL, this.logger, {
+      name: 'index-follower',
+      forWorker: true,
+    });
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.blocking?.disconnect();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (!this.caughtUpOnce) await this.initialBuild();
+        await this.readOnce();
+      } catch (e) {
+        if (!this.running) return;
+        this.logger.warn(`index stream: ${(e as Error).message}; retrying`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async initialBuild(): Promise<void> {
+    // Take the offset first: anything appended during the build is replayed (applying twice is harmless).
+    const last = await this.redis.xrevrange(this.keys.indexChanges, '+', '-', 'COUNT', 1);
+    const startId = last.length > 0 ? last[0][0] : '0-0';
+    for (const catalogue of await this.repo.listCatalogues()) await this.rebuild(catalogue);
+    this.lastId = startId;
+    this.caughtUpOnce = true;
+    this.lastReadAt = Date.now();
+  }
+
+  /** Builds a catalogue's index from the vectors of its active generation and swaps it in. */
+  async rebuild(catalogue: string): Promise<CatalogueIndex | undefined> {
+    const meta = await this.repo.meta(catalogue);
+    if (!meta) {
+      this.registry.drop(catalogue);
+      return undefined;
+    }
+    const started = Date.now();
+    const count = await this.redis.hlen(this.keys.vectors(catalogue, meta.generation));
+    let entry: CatalogueIndex | undefined;
+    for await (const page of this.repo.scanVectors(catalogue, meta.generation)) {
+      entry ??= this.registry.create(catalogue, meta.generation, meta.model, page[0][1].length, count + 1024);
+      for (const [id, vector] of page) entry.index.upsert(id, vector);
+    }
+    if (entry) {
+      this.registry.set(entry);
+      this.logger.log(
+        `index ${catalogue} built from Redis: ${entry.index.size} items in ${Date.now() - started} ms`,
+      );
+    }
+    return entry;
+  }
+
+  private async readOnce(): Promise<void> {
+    const res = (await this.blocking!.xread(
+      'COUNT',
+      1000,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      this.keys.indexChanges,
+      this.lastId,
+    )) as [string, [string, string[]][]][] | null;
+    this.lastReadAt = Date.now();
+    if (!res) return;
+    const entries: ChangeEntry[] = [];
+    for (const [, messages] of res) {
+      for (const [streamId, fields] of messages) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+        entries.push({
+          streamId,
+          catalogue: f.c,
+          op: f.op as ChangeEntry['op'],
+          id: f.id,
+          generation: Number(f.gen ?? 1),
+        });
+      }
+    }
+    await this.apply(entries);
+    this.lastId = entries[entries.length - 1].streamId;
+  }
+
+  /** Applies a batch of changes: one HMGET per catalogue for the upserted vectors. */
+  async apply(entries: ChangeEntry[]): Promise<void> {
+    const byCatalogue = new Map<string, ChangeEntry[]>();
+    for (const e of entries) {
+      const list = byCatalogue.get(e.catalogue) ?? [];
+      list.push(e);
+      byCatalogue.set(e.catalogue, list);
+    }
+    for (const [catalogue, changes] of byCatalogue) {
+      let entry = this.registry.get(catalogue);
+      if (!entry) {
+        // A catalogue new to this replica: build it from Redis (covers every change in this batch).
+        await this.rebuild(catalogue);
+        continue;
+      }
+      const current = entry.generation;
+      const relevant = changes.filter((c) => c.generation === current);
+      // Net effect per id, in order: the last op wins.
+      const lastOp = new Map<string, ChangeEntry['op']>();
+      for (const c of relevant) lastOp.set(c.id, c.op);
+      const upserts = [...lastOp].filter(([, op]) => op === 'upsert').map(([id]) => id);
+      const vectors = await this.repo.getVectors(catalogue, current, upserts);
+      entry = this.registry.get(catalogue);
+      if (!entry || entry.generation !== current) continue;
+      for (const [id, op] of lastOp) if (op === 'delete') entry.index.remove(id);
+      upserts.forEach((id, i) => {
+        const v = vectors[i];
+        // No vector: deleted since the entry was written; the delete entry follows.
+        if (v) entry.index.upsert(id, v);
+        else entry.index.remove(id);
+      });
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
+import { createApiApp } from '../../src/bootstrap';
+import { parseConfig, type AppConfig } from '../../src/config/config';
+import { createWorker } from '../../workers/bootstrap';
+
+export const API_KEY = 'e2e-test-key-0123456789';
+
+/** Where tests read shared data; CI and the README point MODEL_DIR at the models. */
+export const SHARED_DIR = process.env.SHARED_DIR ?? path.resolve(__dirname, '../../../shared');
+
+export interface Stack {
+  config: AppConfig;
+  api: NestFastifyApplication;
+  worker?: INestApplicationContext;
+  url: string;
+  redis: Redis;
+  /** fetch with the API key and JSON handling. */
+  call(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** A test's own config: a random key prefix (so files never share keys) and a temp index dir. */
+export function testConfig(name: string, env: Record<string, string> = {}): AppConfig {
+  return parseConfig({
+    ...process.env,
+    ADMIN_API_KEY: API_KEY,
+    REDIS_PREFIX: `t-${name}-${randomBytes(4).toString('hex')}`,
+    INDEX_DIR: path.join(os.tmpdir(), `recsvc-${name}-${randomBytes(4).toString('hex')}`),
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
+}
+
+export async function startStack(
+  name: string,
+  opts: { worker?: boolean; env?: Record<string, string> } = {},
+): Promise<Stack> {
+  const config = testConfig(name, opts.env);
+  const api = await createApiApp(config, false);
+  await api.listen(0, '127.0.0.1');
+  const address = api.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  const worker = opts.worker === false ? undefined : await createWorker(config, false);
+  const redis = new Redis(config.REDIS_URL);
+  return {
+    config,
+    api,
+    worker,
+    url,
+    redis,
+    call: (method, route, body) => call(url, method, route, body),
+    async close() {
+      await worker?.close();
+      await api.close();
+      await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
+      await redis.quit();
+    },
+  };
+}
+
+export async function call(
+  url: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` },
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text for the assertion message.
+  }
+  return { status: res.status, body: parsed };
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls until `check` returns a truthy value or the deadline passes (then throws with the last value). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
