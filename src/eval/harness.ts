@@ -3,8 +3,10 @@ import { ExactIndex } from '../domain/exact-index';
 import { normalize } from '../domain/vector-math';
 import {
   CoOccurrenceStore,
+  pairUpdates,
   replayInteractions,
   scoreCoOccurrence,
+  type CoOccurrenceResult,
   type CoOccurrenceScoring,
   type CoOccurrenceWindow,
   type Interaction,
@@ -32,6 +34,10 @@ export interface ResearchConfig {
   cap: number;
   /** Lists are trimmed back to `cap` when they reach capSlack·cap. */
   capSlack: number;
+  /** Co-occurrence only from events before each user's request time (as live), instead of all replayed histories. */
+  causal: boolean;
+  /** Share of users whose histories feed co-occurrence (< 1 simulates a sparse catalogue). */
+  coocUserShare: number;
   trendingHalfLifeDays: number;
   interests: {
     /** How many recent interactions are considered. */
@@ -96,11 +102,17 @@ export class Harness {
       cfg.window,
       cfg.cap,
       cfg.capSlack,
+      cfg.coocUserShare,
       [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight),
     ]);
     if (this.coocStore && key === this.coocKey) return this.coocStore;
     const s = new CoOccurrenceStore(cfg.cap, cfg.capSlack);
-    for (const c of this.cases) replayInteractions(s, this.interactions(c.history, cfg), cfg.window);
+    for (const c of this.cases) {
+      // A fixed pseudo-random share of users, so sparse runs are repeatable.
+      if (cfg.coocUserShare < 1 && ((Number(c.userId) * 2654435761) % 1000) / 1000 >= cfg.coocUserShare)
+        continue;
+      replayInteractions(s, this.interactions(c.history, cfg), cfg.window);
+    }
     s.compact();
     this.coocStore = s;
     this.coocKey = key;
@@ -149,19 +161,63 @@ export class Harness {
     return out;
   }
 
+  private causalCache = new Map<string, Map<string, CoOccurrenceResult>>();
+
+  /** Replays every history in global time order and scores each user at their request time. */
+  private causalCooc(cfg: ResearchConfig): Map<string, CoOccurrenceResult> {
+    const key = JSON.stringify([cfg.window, cfg.scoring, cfg.cap, cfg.capSlack, cfg.depth]);
+    const hit = this.causalCache.get(key);
+    if (hit) return hit;
+    const events = this.cases
+      .flatMap((c) => c.history.map((r, i) => ({ r, i })))
+      .sort((a, b) => a.r.ts - b.r.ts || Number(a.r.userId) - Number(b.r.userId) || a.i - b.i);
+    const byTime = [...this.cases].sort((a, b) => requestTime(a) - requestTime(b));
+    const store = new CoOccurrenceStore(cfg.cap, cfg.capSlack);
+    const perUser = new Map<string, Interaction[]>();
+    const out = new Map<string, CoOccurrenceResult>();
+    let e = 0;
+    for (const c of byTime) {
+      for (; e < events.length && events[e].r.ts <= requestTime(c); e++) {
+        const r = events[e].r;
+        const prev = perUser.get(r.userId) ?? [];
+        const ev = { itemId: r.itemId, ts: r.ts, weight: cfg.eventWeight(r.rating) };
+        store.apply(pairUpdates(prev.slice(-cfg.window.maxSteps), ev, cfg.window));
+        prev.push(ev);
+        perUser.set(r.userId, prev);
+      }
+      const seen = new Set(c.history.map((h) => h.itemId));
+      const recent = this.interactions(c.history, cfg);
+      out.set(
+        c.userId,
+        scoreCoOccurrence(recent, store, cfg.scoring, (id) => seen.has(id), cfg.depth),
+      );
+    }
+    this.causalCache.set(key, out);
+    return out;
+  }
+
+  private coocFor(c: EvalCase, cfg: ResearchConfig, k: number): CoOccurrenceResult {
+    if (cfg.causal) {
+      const r = this.causalCooc({ ...cfg, depth: Math.max(k, cfg.depth) }).get(c.userId)!;
+      return { items: r.items.slice(0, k), evidence: r.evidence };
+    }
+    const seen = new Set(c.history.map((h) => h.itemId));
+    return scoreCoOccurrence(
+      this.interactions(c.history, cfg),
+      this.store(cfg),
+      cfg.scoring,
+      (id) => seen.has(id),
+      k,
+    );
+  }
+
   sources(c: EvalCase, cfg: ResearchConfig, only?: string[]): SourceList[] {
     const seen = new Set(c.history.map((h) => h.itemId));
     const exclude = (id: string) => seen.has(id);
     const lists: SourceList[] = [];
     const want = (s: string) => !only || only.includes(s);
     if (want('bought_together')) {
-      const r = scoreCoOccurrence(
-        this.interactions(c.history, cfg),
-        this.store(cfg),
-        cfg.scoring,
-        exclude,
-        cfg.depth,
-      );
+      const r = this.coocFor(c, cfg, cfg.depth);
       lists.push({ source: 'bought_together', items: r.items, evidence: r.evidence });
     }
     if (want('user_interests'))
@@ -219,13 +275,7 @@ export class Harness {
       case 'user_interests':
         return this.userInterests(c, { ...cfg, depth: 10 }, exclude).map((n) => n.id);
       case 'co_occurrence':
-        return scoreCoOccurrence(
-          this.interactions(c.history, cfg),
-          this.store(cfg),
-          cfg.scoring,
-          exclude,
-          10,
-        ).items.map((n) => n.id);
+        return this.coocFor(c, cfg, 10).items.map((n) => n.id);
       case 'default':
         return blend(this.sources(c, cfg), 10, cfg.blend).map((b) => b.id);
     }
@@ -248,6 +298,8 @@ export const BASE_CONFIG: ResearchConfig = {
   scoring: { lastN: 5, recencyDecay: 0.5, seedNormalisation: 0.5, popularityDamping: 0 },
   cap: Infinity,
   capSlack: 2,
+  coocUserShare: 1,
+  causal: false,
   trendingHalfLifeDays: 30,
   interests: {
     recentN: 50,

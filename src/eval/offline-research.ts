@@ -5,7 +5,13 @@ import {
   DEFAULT_SCORING,
   DEFAULT_WINDOW,
 } from '../domain/personalization/co-occurrence';
-import { DEFAULT_CLUSTER, DEFAULT_DISLIKE } from '../domain/personalization/user-interests';
+import { DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../domain/personalization/popularity';
+import {
+  DEFAULT_CLUSTER,
+  DEFAULT_DISLIKE,
+  INTEREST_HALF_LIFE_SECONDS,
+  INTEREST_RECENT_N,
+} from '../domain/personalization/user-interests';
 import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
 import type { Split } from './protocol';
@@ -16,7 +22,14 @@ export const SHIPPED: ResearchConfig = {
   window: DEFAULT_WINDOW,
   scoring: DEFAULT_SCORING,
   cap: DEFAULT_NEIGHBOUR_CAP,
-  interests: { ...BASE_CONFIG.interests, cluster: DEFAULT_CLUSTER, dislike: DEFAULT_DISLIKE },
+  trendingHalfLifeDays: DEFAULT_TRENDING_HALF_LIFE_SECONDS / 86400,
+  interests: {
+    ...BASE_CONFIG.interests,
+    recentN: INTEREST_RECENT_N,
+    halfLifeDays: INTEREST_HALF_LIFE_SECONDS / 86400,
+    cluster: DEFAULT_CLUSTER,
+    dislike: DEFAULT_DISLIKE,
+  },
   blend: DEFAULT_BLEND,
 };
 
@@ -36,6 +49,13 @@ const ROWS: [string, Method, ResearchConfig][] = [
   ['co-occurrence (issue baseline)', 'co_occurrence', ISSUE_BASELINE],
   ['co-occurrence (shipped, cap 200)', 'co_occurrence', SHIPPED],
   ['default blend (shipped, cap 200)', 'default', SHIPPED],
+  // Honesty checks: co-occurrence only from events before each request, and thinned to simulate a sparse catalogue.
+  ['co-occurrence, causal replay', 'co_occurrence', { ...SHIPPED, causal: true }],
+  ['default blend, causal replay', 'default', { ...SHIPPED, causal: true }],
+  ['co-occurrence, 10% of users', 'co_occurrence', { ...SHIPPED, coocUserShare: 0.1 }],
+  ['default blend, 10% of users', 'default', { ...SHIPPED, coocUserShare: 0.1 }],
+  ['co-occurrence, 3% of users', 'co_occurrence', { ...SHIPPED, coocUserShare: 0.03 }],
+  ['default blend, 3% of users', 'default', { ...SHIPPED, coocUserShare: 0.03 }],
 ];
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 // Coordinate search of the blend and co-occurrence settings on the VALIDATION split only (never the test targets).
-import type { BlendParams } from '../domain/personalization/blend';
+import { DEFAULT_BLEND, type BlendParams } from '../domain/personalization/blend';
 import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
 
@@ -56,6 +56,79 @@ const VARIANTS: Record<string, Variant[]> = {
     ['cap 500 slack 2', (c) => ({ ...c, cap: 500, capSlack: 2 })],
     ['cap 50', (c) => ({ ...c, cap: 50 })],
     ['cap 20', (c) => ({ ...c, cap: 20 })],
+  ],
+  sparse: [
+    ['10% cooc only', (c) => ({ ...bl({ ...bt(1) })(c), coocUserShare: 0.1 })],
+    ['10% shipped', (c) => ({ ...bl(DEFAULT_BLEND.sources)(c), coocUserShare: 0.1 })],
+    [
+      '10% bt1 e2 ui.3 tr.1',
+      (c) => ({ ...bl({ ...bt(1, 2), ...ui(0.3), ...tr(0.1) })(c), coocUserShare: 0.1 }),
+    ],
+    [
+      '10% bt1 e20 ui.1 tr.1',
+      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.1), ...tr(0.1) })(c), coocUserShare: 0.1 }),
+    ],
+    [
+      '10% bt1 e20 ui.3 tr.3',
+      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 }),
+    ],
+    [
+      '10% bt1 e50 ui.3 tr.3',
+      (c) => ({ ...bl({ ...bt(1, 50), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 }),
+    ],
+    ['10% bt1 ui.3 tr.3', (c) => ({ ...bl({ ...bt(1), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 })],
+    [
+      '10% bt1 e20 ui.5 tr.5',
+      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.5), ...tr(0.5) })(c), coocUserShare: 0.1 }),
+    ],
+    ['3% cooc only', (c) => ({ ...bl({ ...bt(1) })(c), coocUserShare: 0.03 })],
+    ['3% shipped', (c) => ({ ...bl(DEFAULT_BLEND.sources)(c), coocUserShare: 0.03 })],
+    [
+      '3% bt1 e20 ui.1 tr.1',
+      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.1), ...tr(0.1) })(c), coocUserShare: 0.03 }),
+    ],
+    [
+      '3% bt1 e20 ui.3 tr.3',
+      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.03 }),
+    ],
+  ],
+  trust: [1, 0.1, 0.03].flatMap((share) =>
+    (
+      [
+        [1, 2, 0.1, 0.1],
+        [3, 50, 0.3, 0.3],
+        [3, 100, 0.3, 0.3],
+        [3, 20, 0.3, 0.3],
+        [2, 50, 0.3, 0.3],
+        [4, 50, 0.3, 0.3],
+        [3, 50, 0.3, 0.15],
+        [3, 50, 0.15, 0.3],
+      ] as const
+    ).map(([w, e, u, t]): Variant => [
+      `${share * 100}% bt${w} e${e} ui${u} tr${t}`,
+      (c) => ({ ...bl({ ...bt(w, e), ...ui(u), ...tr(t) })(c), coocUserShare: share }),
+    ]),
+  ),
+  trendingHalfLife: [7, 30, 90, 365].map((d): Variant => [
+    `half-life ${d}d`,
+    (c) => ({ ...c, trendingHalfLifeDays: d }),
+  ]),
+  sep: [
+    ['sep .2', (c) => c],
+    [
+      'sep .3',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.3 } },
+      }),
+    ],
+    [
+      'sep .1',
+      (c) => ({
+        ...c,
+        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.1 } },
+      }),
+    ],
   ],
   interests: [
     ['base', (c) => c],

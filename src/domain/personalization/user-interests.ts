@@ -27,6 +27,12 @@ export interface ClusterParams {
 
 export const DEFAULT_CLUSTER: ClusterParams = { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.2 };
 
+/** Interactions kept per user (the history list length). */
+export const USER_HISTORY_LENGTH = 200;
+/** Most recent interactions the interests are clustered from. */
+export const INTEREST_RECENT_N = 50;
+export const INTEREST_HALF_LIFE_SECONDS = 30 * 86400;
+
 /** w·2^(−age/halfLife): recent events count more. */
 export function decayedWeight(weight: number, ageSeconds: number, halfLifeSeconds: number): number {
   return weight * Math.pow(2, -Math.max(0, ageSeconds) / halfLifeSeconds);
@@ -176,7 +182,7 @@ export interface DislikeParams {
   penalty: number;
 }
 
-export const DEFAULT_DISLIKE: DislikeParams = { threshold: 0.85, mode: 'drop', penalty: 0.5 };
+export const DEFAULT_DISLIKE: DislikeParams = { threshold: 0.9, mode: 'drop', penalty: 0.5 };
 
 /** Pushes results away from disliked items; returns the survivors re-sorted by score. */
 export function applyDislikes(
