@@ -29,7 +29,8 @@ export function quantizeColumns(w: Float32Array, inDim: number, outDim: number):
   for (let i = 0; i < inDim; i++) {
     const row = i * outDim;
     for (let j = 0; j < outDim; j++) {
-      const v = roundHalfEven(w[row + j] / scales[j]);
+      // Divide in float32 (as the graph does for activations) so exact ties round the same way.
+      const v = roundHalfEven(Math.fround(w[row + j] / scales[j]));
       q[row + j] = Math.min(QMAX, Math.max(-QMAX, v)) + ZERO_POINT;
     }
   }
