@@ -11,8 +11,7 @@ const linearFp32: Linear = (g, x, d, hint) => {
   return g.node('Add', [mm, g.floats(`${hint}_b`, [d.outDim], d.b)], `${hint}_add`);
 };
 
-// Per-row activation scale keeps results batch-independent; the row scale is applied after the column
-// scale so onnxruntime's MatMulIntegerToFloat fusion (wrong with per-row scales) does not match.
+// Row scale applied after the column scale: ORT's MatMulIntegerToFloat fusion is wrong with per-row scales.
 const linearInt8: Linear = (g, x, d, hint) => {
   const { q, scales } = quantizeColumns(d.w, d.inDim, d.outDim);
   const amax = g.node('ReduceMax', [g.node('Abs', [x], `${hint}_abs`)], `${hint}_amax`, {

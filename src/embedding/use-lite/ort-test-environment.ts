@@ -18,8 +18,7 @@ const SHARED_GLOBALS = [
   'BigUint64Array',
 ] as const;
 
-// onnxruntime-node returns typed arrays from the host realm; jest's sandbox has its own constructors, so
-// onnxruntime-common's `instanceof Float32Array` check fails unless the sandbox shares the host's.
+// onnxruntime-node returns host-realm typed arrays, which fail `instanceof` against jest's sandbox constructors.
 export default class OrtTestEnvironment extends NodeEnvironment {
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     super(config, context);
