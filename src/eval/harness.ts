@@ -13,11 +13,10 @@ import {
 } from '../domain/personalization/co-occurrence';
 import { PopularityCounter } from '../domain/personalization/popularity';
 import {
-  clusterInterests,
-  decayedWeight,
-  interestCandidates,
+  userInterestCandidates,
   type ClusterParams,
   type DislikeParams,
+  type HistoryEvent,
 } from '../domain/personalization/user-interests';
 import { blend, type BlendParams, type SourceList } from '../domain/personalization/blend';
 import type { Rating } from './movielens';
@@ -239,21 +238,24 @@ export class Harness {
 
   private computeInterests(c: EvalCase, cfg: ResearchConfig, exclude: (id: string) => boolean) {
     const p = cfg.interests;
-    const now = requestTime(c);
-    const recent = c.history.slice(-p.recentN);
-    const positive = new Map<string, { id: string; vector: Float32Array; weight: number }>();
-    const disliked: Float32Array[] = [];
-    for (const r of recent) {
-      const v = this.vec.get(r.itemId);
-      if (!v) continue;
-      if (r.rating <= p.maxDislikedRating) disliked.push(v);
-      if (r.rating < p.minPositiveRating) continue;
-      const w = decayedWeight(cfg.eventWeight(r.rating), now - r.ts, p.halfLifeDays * DAY);
-      const prev = positive.get(r.itemId);
-      positive.set(r.itemId, { id: r.itemId, vector: v, weight: (prev?.weight ?? 0) + w });
-    }
-    const interests = clusterInterests([...positive.values()], p.cluster);
-    return interestCandidates(this.index, interests, cfg.depth, { exclude, disliked, dislike: p.dislike });
+    const history: HistoryEvent[] = c.history.map((r) => ({
+      itemId: r.itemId,
+      ts: r.ts,
+      weight: cfg.eventWeight(r.rating),
+      polarity:
+        r.rating >= p.minPositiveRating
+          ? 'positive'
+          : r.rating <= p.maxDislikedRating
+            ? 'negative'
+            : 'neutral',
+    }));
+    return userInterestCandidates(this.index, history, requestTime(c), cfg.depth, {
+      exclude,
+      dislike: p.dislike,
+      cluster: p.cluster,
+      recentN: p.recentN,
+      halfLifeSeconds: p.halfLifeDays * DAY,
+    });
   }
 
   top10(c: EvalCase, method: Method, cfg: ResearchConfig): string[] {

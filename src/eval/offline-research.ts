@@ -1,45 +1,8 @@
 // Prints HR@10 / NDCG@10 / coverage@10 per method on the validation and test splits: `npx tsx src/eval/offline-research.ts`.
-import { DEFAULT_BLEND } from '../domain/personalization/blend';
-import {
-  DEFAULT_NEIGHBOUR_CAP,
-  DEFAULT_SCORING,
-  DEFAULT_WINDOW,
-} from '../domain/personalization/co-occurrence';
-import { DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../domain/personalization/popularity';
-import {
-  DEFAULT_CLUSTER,
-  DEFAULT_DISLIKE,
-  INTEREST_HALF_LIFE_SECONDS,
-  INTEREST_RECENT_N,
-} from '../domain/personalization/user-interests';
-import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
+import { Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
 import type { Split } from './protocol';
-
-/** The shipped defaults, with the Redis-side neighbour cap applied. */
-export const SHIPPED: ResearchConfig = {
-  ...BASE_CONFIG,
-  window: DEFAULT_WINDOW,
-  scoring: DEFAULT_SCORING,
-  cap: DEFAULT_NEIGHBOUR_CAP,
-  trendingHalfLifeDays: DEFAULT_TRENDING_HALF_LIFE_SECONDS / 86400,
-  interests: {
-    ...BASE_CONFIG.interests,
-    recentN: INTEREST_RECENT_N,
-    halfLifeDays: INTEREST_HALF_LIFE_SECONDS / 86400,
-    cluster: DEFAULT_CLUSTER,
-    dislike: DEFAULT_DISLIKE,
-  },
-  blend: DEFAULT_BLEND,
-};
-
-/** The issue's co-occurrence baseline: ±3 steps, symmetric raw counts, last 5 items with recency weights. */
-const ISSUE_BASELINE: ResearchConfig = {
-  ...BASE_CONFIG,
-  window: { maxSteps: 3, distanceDecay: 1, backwardWeight: 1 },
-  scoring: { lastN: 5, recencyDecay: 0.7, seedNormalisation: 0, popularityDamping: 0 },
-  cap: Infinity,
-};
+import { ISSUE_BASELINE, SHIPPED } from './shipped-config';
 
 const ROWS: [string, Method, ResearchConfig][] = [
   ['popularity (all-time count)', 'popularity', SHIPPED],

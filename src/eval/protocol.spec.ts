@@ -65,5 +65,7 @@ describe('buildCases', () => {
     expect(cases.map((c) => c.userId)).toEqual(['1']);
     expect(cases[0].target.itemId).toBe('10');
     expect(cases[0].history.map((h) => h.itemId)).toEqual(['3', '2']);
+    expect(buildCases(ratings, 'validation-1', 2)).toEqual(cases);
+    expect(buildCases(ratings, 'validation-2', 0)[0].target.itemId).toBe('3');
   });
 });

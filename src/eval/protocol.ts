@@ -1,7 +1,16 @@
 // The offline protocol of issue 7: leave-last-positive-out per user, full-catalogue ranking, HR/NDCG/coverage@10.
 import type { Rating } from './movielens';
 
-export type Split = 'test' | 'validation';
+/** test: last qualifying target; validation: the one before; validation-N: N qualifying targets back (extra tuning folds). */
+export type Split = 'test' | 'validation' | `validation-${number}`;
+
+export function splitDepth(split: Split): number {
+  if (split === 'test') return 0;
+  if (split === 'validation') return 1;
+  const n = Number(split.slice('validation-'.length));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bad split ${split}`);
+  return n;
+}
 
 export interface EvalCase {
   userId: string;
@@ -37,7 +46,7 @@ export function buildCases(
     list.sort(byTime);
     const qualifying: number[] = [];
     list.forEach((r, i) => r.rating >= minTargetRating && qualifying.push(i));
-    const pick = split === 'test' ? qualifying.length - 1 : qualifying.length - 2;
+    const pick = qualifying.length - 1 - splitDepth(split);
     if (pick < 0) continue;
     const t = qualifying[pick];
     const history = list.slice(0, t);

@@ -2,20 +2,30 @@
 import { DEFAULT_BLEND, type BlendParams } from '../domain/personalization/blend';
 import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
+import type { Split } from './protocol';
+import { ISSUE_BASELINE, SHIPPED } from './shipped-config';
+
+// Round 1 tuned from BASE_CONFIG; round 2 (multi-fold) from the shipped settings.
+const base = process.env.TUNE_BASE === 'research' ? BASE_CONFIG : SHIPPED;
 
 type Variant = [string, (c: ResearchConfig) => ResearchConfig];
 
 async function main(): Promise<void> {
   const ml = loadMovieLens();
   const vectors = await movieVectors(ml.items);
-  const h = new Harness({ itemIds: ml.items.map((i) => i.id), vectors, ratings: ml.ratings }, 'validation');
+  const data = { itemIds: ml.items.map((i) => i.id), vectors, ratings: ml.ratings };
   const group = process.argv[2] ?? 'cooc';
   const method = (process.argv[3] ?? 'co_occurrence') as Method;
-  const variants = VARIANTS[group];
-  for (const [name, f] of variants) {
-    const r = h.evaluate(method, f(BASE_CONFIG));
+  const folds = (process.argv[4] ?? 'validation').split(',') as Split[];
+  // Tuning never sees the test targets.
+  if (folds.includes('test')) throw new Error('tune on validation folds only');
+  const harnesses = folds.map((f) => new Harness(data, f));
+  for (const [name, f] of VARIANTS[group]) {
+    const ms = harnesses.map((h) => h.evaluate(method, f(base)));
+    const mean = (k: 'hr' | 'ndcg' | 'coverage') => ms.reduce((a, m) => a + m[k], 0) / ms.length;
+    const per = ms.map((m) => m.ndcg.toFixed(4)).join(' ');
     console.log(
-      `${name.padEnd(40)} hr ${r.hr.toFixed(4)} ndcg ${r.ndcg.toFixed(4)} cov ${r.coverage.toFixed(4)}`,
+      `${name.padEnd(40)} hr ${mean('hr').toFixed(4)} ndcg ${mean('ndcg').toFixed(4)} cov ${mean('coverage').toFixed(4)}  [${per}]`,
     );
   }
 }
@@ -57,6 +67,46 @@ const VARIANTS: Record<string, Variant[]> = {
     ['cap 50', (c) => ({ ...c, cap: 50 })],
     ['cap 20', (c) => ({ ...c, cap: 20 })],
   ],
+  cooc3: [
+    ['shipped', (c) => c],
+    ['no 1d limit', win({ maxSeconds: undefined })],
+    ['steps 3', win({ maxSteps: 3 })],
+    ['steps 8', win({ maxSteps: 8 })],
+    ['gap hl 10min', win({ gapHalfLifeSeconds: 600 })],
+    ['gap hl 1h', win({ gapHalfLifeSeconds: 3600 })],
+    ['gap hl 1min', win({ gapHalfLifeSeconds: 60 })],
+    ['gap hl 10min steps 10', win({ gapHalfLifeSeconds: 600, maxSteps: 10 })],
+    ['decay .8', win({ distanceDecay: 0.8 })],
+    ['back .7', win({ backwardWeight: 0.7 })],
+    ['recency .7', sc({ recencyDecay: 0.7 })],
+    ['recency .35', sc({ recencyDecay: 0.35 })],
+    ['seedNorm 0', sc({ seedNormalisation: 0 })],
+    ['seedNorm .75', sc({ seedNormalisation: 0.75 })],
+    ['lastN 3', sc({ lastN: 3 })],
+    ['lastN 10', sc({ lastN: 10 })],
+    ['cap inf', (c) => ({ ...c, cap: Infinity })],
+  ],
+  baseline: [
+    ['issue baseline', () => ISSUE_BASELINE],
+    ['shipped', (c) => c],
+  ],
+  blend3: (
+    [
+      [2, 50, 0.3, 0.3],
+      [1, 0, 0, 0],
+      [2, 50, 0.15, 0.3],
+      [2, 50, 0.3, 0.15],
+      [2, 50, 0, 0.3],
+      [2, 50, 0.3, 0],
+      [2, 50, 0.15, 0.15],
+      [2, 50, 0.5, 0.5],
+      [2, 20, 0.3, 0.3],
+      [2, 200, 0.3, 0.3],
+    ] as const
+  ).map(([w, e, u, t]): Variant => [
+    `bt${w} e${e} ui${u} tr${t}`,
+    (c) => bl({ ...bt(w, e || undefined), ...(u ? ui(u) : {}), ...(t ? tr(t) : {}) })(c),
+  ]),
   sparse: [
     ['10% cooc only', (c) => ({ ...bl({ ...bt(1) })(c), coocUserShare: 0.1 })],
     ['10% shipped', (c) => ({ ...bl(DEFAULT_BLEND.sources)(c), coocUserShare: 0.1 })],

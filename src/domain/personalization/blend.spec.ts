@@ -1,4 +1,4 @@
-import { blend, effectiveWeight, type BlendParams } from './blend';
+import { blend, DEFAULT_BLEND, effectiveWeight, type BlendParams } from './blend';
 
 const p: BlendParams = {
   rankOffset: 0,
@@ -69,5 +69,27 @@ describe('blend', () => {
       p,
     );
     expect(out.map((b) => b.id)).toEqual(['t1', 'n1']);
+  });
+});
+
+describe('DEFAULT_BLEND', () => {
+  const lists = (evidence: number) => [
+    { source: 'bought_together', items: [{ id: 'co', score: 3 }], evidence },
+    { source: 'user_interests', items: [{ id: 'ui', score: 0.9 }] },
+    {
+      source: 'trending',
+      items: [
+        { id: 'ui', score: 100 },
+        { id: 'tr', score: 50 },
+      ],
+    },
+  ];
+
+  it('lets well-supported co-occurrence lead', () => {
+    expect(blend(lists(1000), 3, DEFAULT_BLEND)[0].id).toBe('co');
+  });
+
+  it('lets content and trending lead when co-occurrence is thin', () => {
+    expect(blend(lists(2), 3, DEFAULT_BLEND).map((b) => b.id)).toEqual(['ui', 'tr', 'co']);
   });
 });

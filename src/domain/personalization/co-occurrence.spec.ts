@@ -28,6 +28,19 @@ describe('pairUpdates', () => {
     expect(ups.some((u) => u.from === 'a' || u.to === 'a')).toBe(false);
   });
 
+  it('halves a pair per gap half-life between the two events', () => {
+    const ups = pairUpdates([at('a', 0), at('b', 60)], at('c', 120), {
+      ...win,
+      backwardWeight: 0,
+      distanceDecay: 1,
+      gapHalfLifeSeconds: 60,
+    });
+    expect(ups).toEqual([
+      { from: 'b', to: 'c', weight: 0.5 },
+      { from: 'a', to: 'c', weight: 0.25 },
+    ]);
+  });
+
   it('skips repeats of the same item and scales by event weights', () => {
     const ups = pairUpdates([at('a', 0, 4), at('b', 1)], at('b', 2, 1), { ...win, backwardWeight: 0 });
     expect(ups).toEqual([{ from: 'a', to: 'b', weight: 0.5 * Math.sqrt(4) }]);
@@ -87,5 +100,35 @@ describe('scoreCoOccurrence', () => {
 
   it('returns nothing for unknown items', () => {
     expect(scoreCoOccurrence([at('zz', 0)], store).items).toEqual([]);
+  });
+});
+
+describe('capped store (Redis sorted sets of top-M neighbours)', () => {
+  // Deterministic pseudo-random sessions over 300 items, popular items first.
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const sessions = Array.from({ length: 400 }, (_, u) =>
+    Array.from({ length: 12 }, (_, i) => at(String(Math.floor(300 * rnd() ** 2)), u * 1000 + i)),
+  );
+  const w: CoOccurrenceWindow = { maxSteps: 5, distanceDecay: 1, backwardWeight: 1 };
+  const full = new CoOccurrenceStore();
+  const capped = new CoOccurrenceStore(100, 2);
+  for (const s of sessions) {
+    replayInteractions(full, s, w);
+    replayInteractions(capped, s, w);
+  }
+  capped.compact();
+
+  it('keeps each list at most M long and totals exact', () => {
+    expect([...capped.neighbours('0')].length).toBeLessThanOrEqual(100);
+    expect(capped.total('0')).toBeCloseTo(full.total('0'));
+  });
+
+  it('gives the same top 10 for the heaviest seeds', () => {
+    const scoring = { lastN: 5, recencyDecay: 0.5, seedNormalisation: 0.5, popularityDamping: 0 };
+    const recent = [at('0', 0), at('1', 1), at('2', 2)];
+    const a = scoreCoOccurrence(recent, full, scoring, undefined, 10).items.map((i) => i.id);
+    const b = scoreCoOccurrence(recent, capped, scoring, undefined, 10).items.map((i) => i.id);
+    expect(b).toEqual(a);
   });
 });

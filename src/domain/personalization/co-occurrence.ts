@@ -17,6 +17,8 @@ export interface CoOccurrenceWindow {
   distanceDecay: number;
   /** Weight of the reverse edge (later → earlier); 1 makes the relation symmetric. */
   backwardWeight: number;
+  /** Pair weight halves per this many seconds between the two events (undefined: no time decay). */
+  gapHalfLifeSeconds?: number;
 }
 
 export interface PairUpdate {
@@ -48,7 +50,10 @@ export function pairUpdates(
     steps++;
     // A repeat of the same item is one step of distance but no pair.
     if (prev.itemId === incoming.itemId || prev.weight <= 0) continue;
-    const pw = Math.pow(w.distanceDecay, steps - 1) * Math.sqrt(prev.weight * incoming.weight);
+    const gap = w.gapHalfLifeSeconds
+      ? Math.pow(2, -Math.max(0, incoming.ts - prev.ts) / w.gapHalfLifeSeconds)
+      : 1;
+    const pw = gap * Math.pow(w.distanceDecay, steps - 1) * Math.sqrt(prev.weight * incoming.weight);
     out.push({ from: prev.itemId, to: incoming.itemId, weight: pw });
     if (w.backwardWeight > 0)
       out.push({ from: incoming.itemId, to: prev.itemId, weight: pw * w.backwardWeight });

@@ -6,6 +6,8 @@ import {
   clusterInterests,
   decayedWeight,
   interestCandidates,
+  interestInputs,
+  userInterestCandidates,
   kMedoids,
   cosineDistances,
   type PositiveItem,
@@ -126,5 +128,51 @@ describe('dislikes and candidates', () => {
     expect(out.filter((c) => c.interest === 1).map((c) => c.id)).toEqual(['other2']);
     expect(out.map((c) => c.id)).not.toContain('seed');
     expect(out[0].interest).toBe(0);
+  });
+});
+
+describe('interestInputs / userInterestCandidates', () => {
+  const index = new ExactIndex(3);
+  index.upsert('a', v(1, 0, 0));
+  index.upsert('a2', v(1, 0.1, 0));
+  index.upsert('b', v(0, 1, 0));
+  index.upsert('b2', v(0.1, 1, 0));
+  index.upsert('c', v(0, 0, 1));
+
+  it('sums and decays positive weights, collects dislikes, ignores neutral events', () => {
+    const { positives, disliked } = interestInputs(
+      [
+        { itemId: 'a', ts: 0, weight: 1, polarity: 'positive' },
+        { itemId: 'a', ts: 10, weight: 1, polarity: 'positive' },
+        { itemId: 'b', ts: 10, weight: 1, polarity: 'neutral' },
+        { itemId: 'c', ts: 10, weight: 1, polarity: 'negative' },
+      ],
+      (id) => index.vector(id),
+      10,
+      50,
+      10,
+    );
+    expect(positives.map((p) => p.id)).toEqual(['a']);
+    expect(positives[0].weight).toBeCloseTo(1.5);
+    expect(disliked).toHaveLength(1);
+  });
+
+  it('returns nothing for a user without positives (the blend then falls back)', () => {
+    expect(userInterestCandidates(index, [], 0, 5)).toEqual([]);
+  });
+
+  it('recommends around each liked item but not the items themselves', () => {
+    const seen = new Set(['a', 'b']);
+    const out = userInterestCandidates(
+      index,
+      [
+        { itemId: 'a', ts: 0, weight: 1, polarity: 'positive' },
+        { itemId: 'b', ts: 0, weight: 1, polarity: 'positive' },
+      ],
+      0,
+      2,
+      { exclude: (id) => seen.has(id) },
+    );
+    expect(out.map((c) => c.id).sort()).toEqual(['a2', 'b2']);
   });
 });

@@ -255,3 +255,65 @@ export function interestCandidates(
   });
   return keyed.sort((a, b) => a.key - b.key || b.c.score - a.c.score).map((x) => x.c);
 }
+
+export interface HistoryEvent {
+  itemId: string;
+  /** Unix seconds. */
+  ts: number;
+  /** Event weight from the ranking config (view < cart < purchase). */
+  weight: number;
+  /** positive feeds interests, negative (dislike) pushes results away, neutral is ignored here. */
+  polarity: 'positive' | 'neutral' | 'negative';
+}
+
+export interface InterestInputs {
+  positives: PositiveItem[];
+  disliked: Float32Array[];
+}
+
+/** From a user's history (oldest first): the recent positive items with decayed, summed weights, and disliked vectors. */
+export function interestInputs(
+  history: readonly HistoryEvent[],
+  vectorOf: (id: string) => Float32Array | undefined,
+  nowSeconds: number,
+  recentN = INTEREST_RECENT_N,
+  halfLifeSeconds = INTEREST_HALF_LIFE_SECONDS,
+): InterestInputs {
+  const positive = new Map<string, PositiveItem>();
+  const disliked: Float32Array[] = [];
+  for (const e of history.slice(-recentN)) {
+    const v = vectorOf(e.itemId);
+    if (!v) continue;
+    if (e.polarity === 'negative') disliked.push(v);
+    if (e.polarity !== 'positive') continue;
+    const w = decayedWeight(e.weight, nowSeconds - e.ts, halfLifeSeconds);
+    const prev = positive.get(e.itemId);
+    positive.set(e.itemId, { id: e.itemId, vector: v, weight: (prev?.weight ?? 0) + w });
+  }
+  return { positives: [...positive.values()], disliked };
+}
+
+export interface UserInterestOptions extends InterestQuery {
+  cluster?: ClusterParams;
+  recentN?: number;
+  halfLifeSeconds?: number;
+}
+
+/** The user_interests source end to end: history → interests → k candidates (empty for a user without positives). */
+export function userInterestCandidates(
+  index: VectorIndex,
+  history: readonly HistoryEvent[],
+  nowSeconds: number,
+  k: number,
+  o: UserInterestOptions = {},
+): InterestCandidate[] {
+  const { positives, disliked } = interestInputs(
+    history,
+    (id) => index.vector(id),
+    nowSeconds,
+    o.recentN,
+    o.halfLifeSeconds,
+  );
+  const interests = clusterInterests(positives, o.cluster ?? DEFAULT_CLUSTER);
+  return interestCandidates(index, interests, k, { ...o, disliked: [...(o.disliked ?? []), ...disliked] });
+}
