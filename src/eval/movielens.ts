@@ -19,28 +19,27 @@ export interface MovieLens {
   ratings: Rating[];
 }
 
-function readCsv(file: string): Record<string, string>[] {
-  return parse(readFileSync(`${MOVIELENS_DIR}/${file}`), { columns: true, skip_empty_lines: true });
+function readCsv(dir: string, file: string): Record<string, string>[] {
+  return parse(readFileSync(`${dir}/${file}`), { columns: true, skip_empty_lines: true });
 }
 
 export function loadMovieLens(dir = MOVIELENS_DIR): MovieLens {
-  void dir;
   const tags = new Map<string, string[]>();
-  for (const r of readCsv('tags.csv')) {
+  for (const r of readCsv(dir, 'tags.csv')) {
     const list = tags.get(r.movieId) ?? [];
     const tag = r.tag.trim();
     // Tags repeat across users; keep each once, case-insensitively.
     if (tag && !list.some((t) => t.toLowerCase() === tag.toLowerCase())) list.push(tag);
     tags.set(r.movieId, list);
   }
-  const items: Item[] = readCsv('movies.csv').map((r) => ({
+  const items: Item[] = readCsv(dir, 'movies.csv').map((r) => ({
     id: r.movieId,
     title: r.title.trim(),
     categories: r.genres === '(no genres listed)' ? [] : r.genres.split('|'),
     tags: tags.get(r.movieId) ?? [],
     available: true,
   }));
-  const ratings: Rating[] = readCsv('ratings.csv').map((r) => ({
+  const ratings: Rating[] = readCsv(dir, 'ratings.csv').map((r) => ({
     userId: r.userId,
     itemId: r.movieId,
     rating: Number(r.rating),
