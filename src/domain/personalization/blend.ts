@@ -36,10 +36,7 @@ export interface Blended {
   sources: string[];
 }
 
-/**
- * Chosen on the MovieLens validation split, full and with co-occurrence thinned to 10% / 3% of users:
- * co-occurrence leads when well supported (trust → 1, weight 2 vs 0.3) and yields to content and trending when thin.
- */
+/** Chosen on MovieLens validation (full and co-occurrence thinned to 10%/3% of users): co-occurrence leads only when well supported. */
 export const DEFAULT_BLEND: BlendParams = {
   rankOffset: 10,
   sources: {

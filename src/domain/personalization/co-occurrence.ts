@@ -68,10 +68,7 @@ export interface NeighbourSource {
   total(itemId: string): number;
 }
 
-/**
- * Mirror of the Redis layout: one sorted set per item (ZINCRBY), trimmed back to the top `cap`
- * once it holds 2·cap members so new pairs get room to accumulate before the cut.
- */
+/** Mirror of the Redis layout: a sorted set per item, trimmed to `cap` at slack·cap so new pairs can grow before the cut. */
 export class CoOccurrenceStore implements NeighbourSource {
   private readonly edges = new Map<string, Map<string, number>>();
   private readonly totals = new Map<string, number>();

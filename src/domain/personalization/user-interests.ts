@@ -221,10 +221,7 @@ export interface InterestQuery {
   oversample?: number;
 }
 
-/**
- * One index query per interest from its medoid's vector; interest i gets slots ∝ its weight,
- * and the lists are interleaved so each interest's j-th item sits at about j/slots_i of the way down.
- */
+/** One index query per interest (medoid vector), slots ∝ weight, interleaved so interest i's j-th item sits at ~j/slots_i. */
 export function interestCandidates(
   index: VectorIndex,
   interests: readonly Interest[],
