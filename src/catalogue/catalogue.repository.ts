@@ -131,6 +131,24 @@ export class CatalogueRepository {
     });
     const tx = this.redis.multi().hset(this.keys.items(catalogue), ...itemArgs);
     if (stateArgs.length > 0) tx.hset(this.keys.itemState(catalogue), ...stateArgs);
+    // Replicas keep item fields in memory for filters and answers; tell them which changed.
+    for (let i = 0; i < itemArgs.length; i += 2) {
+      tx.xadd(
+        this.keys.indexChanges,
+        'MAXLEN',
+        '~',
+        STREAM_MAXLEN,
+        '*',
+        'c',
+        catalogue,
+        'op',
+        'item',
+        'id',
+        itemArgs[i],
+        'gen',
+        generation,
+      );
+    }
     await tx.exec();
     return toEmbed;
   }
@@ -229,6 +247,16 @@ export class CatalogueRepository {
       const page: [string, Float32Array][] = [];
       for (let i = 0; i < flat.length; i += 2) page.push([flat[i].toString(), bufferToVector(flat[i + 1])]);
       if (page.length > 0) yield page;
+    } while (cursor !== '0');
+  }
+
+  /** Pages through every item (HSCAN), for building a replica's in-memory view. */
+  async *scanAllItems(catalogue: string, count = 1000): AsyncGenerator<Item[]> {
+    let cursor = '0';
+    do {
+      const page = await this.scanItems(catalogue, cursor, count);
+      cursor = page.cursor;
+      if (page.items.length > 0) yield page.items;
     } while (cursor !== '0');
   }
 

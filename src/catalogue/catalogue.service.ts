@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText, type Item } from '../domain/item';
+import { IndexRegistry } from '../index/index-registry';
 import { EmbedQueue } from '../jobs/embed.queue';
 import { CatalogueRepository, textHash } from './catalogue.repository';
 import type { CatalogueMeta, StoredItem } from './catalogue.types';
@@ -11,6 +12,7 @@ export class CatalogueService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: CatalogueRepository,
     private readonly embedQueue: EmbedQueue,
+    private readonly registry: IndexRegistry,
   ) {}
 
   /** Stores a validated batch and enqueues embedding for the items whose text changed. */
@@ -46,6 +48,7 @@ export class CatalogueService {
     if (!(await this.repo.deleteItem(catalogue, id, meta.generation))) {
       throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
     }
+    this.registry.forget(catalogue, id);
   }
 
   async list(

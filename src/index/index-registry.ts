@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import type { Item } from '../domain/item';
 import { HnswIndex } from './hnsw-index';
 
 export interface CatalogueIndex {
@@ -9,29 +10,40 @@ export interface CatalogueIndex {
   index: HnswIndex;
 }
 
-/** This replica's in-memory index per catalogue (the active generation only). */
+/** This replica's in-memory view of a catalogue: item fields (for filters and answers) and its vector index. */
+export interface CatalogueView {
+  catalogue: string;
+  items: Map<string, Item>;
+  /** The active generation's index; absent until the first vector is stored. */
+  index?: CatalogueIndex;
+}
+
 @Injectable()
 export class IndexRegistry {
-  private readonly entries = new Map<string, CatalogueIndex>();
+  private readonly views = new Map<string, CatalogueView>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   get(catalogue: string): CatalogueIndex | undefined {
-    return this.entries.get(catalogue);
+    return this.views.get(catalogue)?.index;
   }
 
-  all(): CatalogueIndex[] {
-    return [...this.entries.values()];
+  view(catalogue: string): CatalogueView | undefined {
+    return this.views.get(catalogue);
   }
 
-  create(
+  all(): CatalogueView[] {
+    return [...this.views.values()];
+  }
+
+  createIndex(
     catalogue: string,
     generation: number,
     model: string,
     dimension: number,
     capacity = 1024,
   ): CatalogueIndex {
-    const entry: CatalogueIndex = {
+    return {
       catalogue,
       generation,
       model,
@@ -42,15 +54,28 @@ export class IndexRegistry {
         initialCapacity: capacity,
       }),
     };
-    return entry;
   }
 
-  /** Swaps a catalogue's index in one assignment, so a query sees the old or the new one, never a mix. */
-  set(entry: CatalogueIndex): void {
-    this.entries.set(entry.catalogue, entry);
+  /** Swaps a catalogue's view in one assignment, so a query sees the old or the new one, never a mix. */
+  set(view: CatalogueView): void {
+    this.views.set(view.catalogue, view);
+  }
+
+  /** Swaps only the index (a new generation), keeping the item fields. */
+  setIndex(catalogue: string, index: CatalogueIndex): void {
+    const view = this.views.get(catalogue);
+    if (view) view.index = index;
+    else this.views.set(catalogue, { catalogue, items: new Map(), index });
+  }
+
+  /** Applied at once on the replica that served a DELETE, before the stream echoes it. */
+  forget(catalogue: string, id: string): void {
+    const view = this.views.get(catalogue);
+    view?.items.delete(id);
+    view?.index?.index.remove(id);
   }
 
   drop(catalogue: string): void {
-    this.entries.delete(catalogue);
+    this.views.delete(catalogue);
   }
 }

@@ -8,22 +8,25 @@ import {
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
+import type { Item } from '../domain/item';
 import { createRedis } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
-import { IndexRegistry, type CatalogueIndex } from './index-registry';
+import { IndexRegistry, type CatalogueIndex, type CatalogueView } from './index-registry';
+
+export type ChangeOp = 'item' | 'upsert' | 'delete';
 
 export interface ChangeEntry {
   streamId: string;
   catalogue: string;
-  op: 'upsert' | 'delete';
+  op: ChangeOp;
   id: string;
   generation: number;
 }
 
 /**
- * Keeps this replica's indexes equal to the vectors in Redis: builds them at start, then applies the
- * change stream that workers (upserts) and the API (deletes) append to.
+ * Keeps this replica's catalogue views equal to Redis: builds them at start, then applies the change
+ * stream (`item` = fields changed, `upsert` = vector stored, `delete`) that the API and workers append to.
  */
 @Injectable()
 export class StreamFollower implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -90,25 +93,37 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     this.lastReadAt = Date.now();
   }
 
-  /** Builds a catalogue's index from the vectors of its active generation and swaps it in. */
-  async rebuild(catalogue: string): Promise<CatalogueIndex | undefined> {
+  /** Builds a catalogue's view (items + active generation's index) from Redis and swaps it in. */
+  async rebuild(catalogue: string): Promise<CatalogueView | undefined> {
     const meta = await this.repo.meta(catalogue);
     if (!meta) {
       this.registry.drop(catalogue);
       return undefined;
     }
     const started = Date.now();
-    const count = await this.redis.hlen(this.keys.vectors(catalogue, meta.generation));
+    const items = new Map<string, Item>();
+    for await (const page of this.repo.scanAllItems(catalogue))
+      for (const item of page) items.set(item.id, item);
+    const index = await this.buildIndex(catalogue, meta.generation, meta.model);
+    const view: CatalogueView = { catalogue, items, index };
+    this.registry.set(view);
+    this.logger.log(
+      `catalogue ${catalogue} loaded from Redis: ${items.size} items, ${index?.index.size ?? 0} vectors in ${Date.now() - started} ms`,
+    );
+    return view;
+  }
+
+  /** Builds one generation's index from the vectors stored in Redis. */
+  async buildIndex(
+    catalogue: string,
+    generation: number,
+    model: string,
+  ): Promise<CatalogueIndex | undefined> {
+    const count = await this.redis.hlen(this.keys.vectors(catalogue, generation));
     let entry: CatalogueIndex | undefined;
-    for await (const page of this.repo.scanVectors(catalogue, meta.generation)) {
-      entry ??= this.registry.create(catalogue, meta.generation, meta.model, page[0][1].length, count + 1024);
+    for await (const page of this.repo.scanVectors(catalogue, generation)) {
+      entry ??= this.registry.createIndex(catalogue, generation, model, page[0][1].length, count + 1024);
       for (const [id, vector] of page) entry.index.upsert(id, vector);
-    }
-    if (entry) {
-      this.registry.set(entry);
-      this.logger.log(
-        `index ${catalogue} built from Redis: ${entry.index.size} items in ${Date.now() - started} ms`,
-      );
     }
     return entry;
   }
@@ -133,7 +148,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
         entries.push({
           streamId,
           catalogue: f.c,
-          op: f.op as ChangeEntry['op'],
+          op: f.op as ChangeOp,
           id: f.id,
           generation: Number(f.gen ?? 1),
         });
@@ -143,7 +158,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     this.lastId = entries[entries.length - 1].streamId;
   }
 
-  /** Applies a batch of changes: one HMGET per catalogue for the upserted vectors. */
+  /** Applies a batch of changes with one HMGET per catalogue for changed items and one for vectors. */
   async apply(entries: ChangeEntry[]): Promise<void> {
     const byCatalogue = new Map<string, ChangeEntry[]>();
     for (const e of entries) {
@@ -152,28 +167,57 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       byCatalogue.set(e.catalogue, list);
     }
     for (const [catalogue, changes] of byCatalogue) {
-      let entry = this.registry.get(catalogue);
-      if (!entry) {
+      const view = this.registry.view(catalogue);
+      if (!view) {
         // A catalogue new to this replica: build it from Redis (covers every change in this batch).
         await this.rebuild(catalogue);
         continue;
       }
-      const current = entry.generation;
-      const relevant = changes.filter((c) => c.generation === current);
-      // Net effect per id, in order: the last op wins.
-      const lastOp = new Map<string, ChangeEntry['op']>();
-      for (const c of relevant) lastOp.set(c.id, c.op);
-      const upserts = [...lastOp].filter(([, op]) => op === 'upsert').map(([id]) => id);
-      const vectors = await this.repo.getVectors(catalogue, current, upserts);
-      entry = this.registry.get(catalogue);
-      if (!entry || entry.generation !== current) continue;
-      for (const [id, op] of lastOp) if (op === 'delete') entry.index.remove(id);
-      upserts.forEach((id, i) => {
-        const v = vectors[i];
-        // No vector: deleted since the entry was written; the delete entry follows.
-        if (v) entry.index.upsert(id, v);
-        else entry.index.remove(id);
-      });
+      await this.applyItems(view, changes);
+      await this.applyVectors(view, changes);
     }
+  }
+
+  private async applyItems(view: CatalogueView, changes: ChangeEntry[]): Promise<void> {
+    const changed = [...new Set(changes.filter((c) => c.op !== 'upsert').map((c) => c.id))];
+    const items = await this.repo.getItems(view.catalogue, changed);
+    changed.forEach((id, i) => {
+      const item = items[i];
+      if (item) view.items.set(id, item);
+      else view.items.delete(id);
+    });
+  }
+
+  private async applyVectors(view: CatalogueView, changes: ChangeEntry[]): Promise<void> {
+    const current = view.index?.generation;
+    const relevant = changes.filter(
+      (c) => c.op !== 'item' && (current === undefined || c.generation === current),
+    );
+    if (relevant.length === 0) return;
+    // Net effect per id, in order: the last op wins.
+    const lastOp = new Map<string, ChangeOp>();
+    for (const c of relevant) lastOp.set(c.id, c.op);
+    const generation = current ?? relevant[0].generation;
+    const upserts = [...lastOp].filter(([, op]) => op === 'upsert').map(([id]) => id);
+    const vectors = await this.repo.getVectors(view.catalogue, generation, upserts);
+    if (!view.index) {
+      const first = vectors.find((v) => v !== undefined);
+      if (!first) return;
+      const meta = await this.repo.meta(view.catalogue);
+      if (!meta || meta.generation !== generation) return;
+      this.registry.setIndex(
+        view.catalogue,
+        this.registry.createIndex(view.catalogue, generation, meta.model, first.length),
+      );
+    }
+    const entry = view.index;
+    if (!entry || entry.generation !== generation) return;
+    for (const [id, op] of lastOp) if (op === 'delete') entry.index.remove(id);
+    upserts.forEach((id, i) => {
+      const v = vectors[i];
+      // No vector: deleted since the entry was written; the delete entry follows.
+      if (v) entry.index.upsert(id, v);
+      else entry.index.remove(id);
+    });
   }
 }

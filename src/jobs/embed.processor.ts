@@ -10,7 +10,7 @@ import { CatalogueRepository, textHash } from '../catalogue/catalogue.repository
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText } from '../domain/item';
 import { EmbedderService } from '../embedding/embedder.service';
-import { createRedis, reportRedisError } from '../redis/redis-connection';
+import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { JobName, QueueName, type EmbedItemJob } from './queues';
 
@@ -44,10 +44,6 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.embedders.get();
-    const connection = createRedis(this.config.REDIS_URL, this.logger, {
-      name: 'embed-worker',
-      forWorker: true,
-    });
     this.worker = new Worker<EmbedItemJob, string>(
       QueueName.Embed,
       async (job) => {
@@ -56,7 +52,7 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
         return handler(job);
       },
       {
-        connection,
+        connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
         prefix: this.keys.queuePrefix,
         concurrency: this.config.EMBED_CONCURRENCY,
         autorun: true,

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
-import { reportRedisError } from '../redis/redis-connection';
+import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { EMBED_JOB_OPTIONS, JobName, QueueName, embedJobId, type EmbedItemJob } from './queues';
 
 /** Producer side of the embed queue (used by the API and by reindex fan-out). */
@@ -14,11 +13,12 @@ export class EmbedQueue implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, keys: RedisKeys) {
     this.queue = new Queue<EmbedItemJob>(QueueName.Embed, {
-      connection: new Redis(config.REDIS_URL, {
-        maxRetriesPerRequest: 3,
+      // Producers fail fast when Redis is away instead of queueing commands in memory.
+      connection: {
+        ...redisOptionsFromUrl(config.REDIS_URL),
         enableOfflineQueue: false,
-        lazyConnect: false,
-      }),
+        maxRetriesPerRequest: 3,
+      },
       prefix: keys.queuePrefix,
     });
     this.queue.on('error', (err) => reportRedisError(this.logger, config.REDIS_URL, err));

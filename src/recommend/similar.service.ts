@@ -1,5 +1,4 @@
 import { ConflictException, Injectable } from '@nestjs/common';
-import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
 import { IndexRegistry } from '../index/index-registry';
@@ -14,7 +13,6 @@ export interface ScoredItem {
 export class SimilarService {
   constructor(
     private readonly registry: IndexRegistry,
-    private readonly repo: CatalogueRepository,
     private readonly catalogues: CatalogueService,
   ) {}
 
@@ -28,16 +26,15 @@ export class SimilarService {
         `Item '${id}' is ${found.state.state}, not yet in the index; retry shortly`,
       );
     }
-    const neighbours = entry.index.search(vector, limit, { filter: (other) => other !== id });
-    const items = await this.repo.getItems(
-      catalogue,
-      neighbours.map((n) => n.id),
-    );
-    const out: ScoredItem[] = [];
-    neighbours.forEach((n, i) => {
-      const item = items[i];
-      if (item) out.push({ id: n.id, score: round(n.score), item });
+    const items = this.registry.view(catalogue)!.items;
+    const neighbours = entry.index.search(vector, limit, {
+      filter: (other) => other !== id && items.has(other),
     });
+    const out: ScoredItem[] = [];
+    for (const n of neighbours) {
+      const item = items.get(n.id);
+      if (item) out.push({ id: n.id, score: round(n.score), item });
+    }
     return out;
   }
 }

@@ -43,3 +43,18 @@ export function createRedis(url: string, logger: Logger, opts: ConnectionOptions
   });
   return client;
 }
+
+/** ioredis options from a redis:// URL, for libraries (BullMQ) that should own and close their connections. */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: Number.isInteger(db) ? db : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    retryStrategy: (times: number) => Math.min(200 * times, 2000),
+  };
+}
