@@ -64,17 +64,15 @@ function attention(
 ): string {
   // Separate q/k/v projections measured as fast as one fused matmul + Split, and match the verified layout.
   const starts = [0, p.qkvSplit[0], p.qkvSplit[0] + p.qkvSplit[1]];
-  const [q, k, v] = ['q', 'k', 'v'].map((n, i) =>
-    ctx.linear(g, x, columns(p.qkv, starts[i], p.qkvSplit[i]), `${hint}_${n}`),
-  );
-  const headShape = g.int64s([0, 0, p.heads, p.headDim]);
-  const heads = (t: string, perm: number[], name: string) =>
-    g.node('Transpose', [g.node('Reshape', [t, headShape], `${hint}_${name}_heads`)], `${hint}_${name}T`, {
-      perm,
-    });
-  const qs = g.node('Mul', [heads(q, [0, 2, 1, 3], 'q'), g.scalarF(p.qScale)], `${hint}_qs`);
-  const kT = heads(k, [0, 2, 3, 1], 'k');
-  const vT = heads(v, [0, 2, 1, 3], 'v');
+  const [q, k, v] = ['q', 'k', 'v'].map((n, i) => {
+    const proj = ctx.linear(g, x, columns(p.qkv, starts[i], p.qkvSplit[i]), `${hint}_${n}`);
+    return g.node('Reshape', [proj, g.int64s([0, 0, p.heads, p.headDim])], `${hint}_${n}_heads`);
+  });
+  const perm = (t: string, order: number[], name: string) =>
+    g.node('Transpose', [t], `${hint}_${name}T`, { perm: order });
+  const qs = g.node('Mul', [perm(q, [0, 2, 1, 3], 'q'), g.scalarF(p.qScale)], `${hint}_qs`);
+  const kT = perm(k, [0, 2, 3, 1], 'k');
+  const vT = perm(v, [0, 2, 1, 3], 'v');
   const logits = g.node(
     'Add',
     [g.node('MatMul', [qs, kT], `${hint}_logits`), ctx.attBias4],
