@@ -31,4 +31,58 @@ export class RedisKeys {
   configChannel(): string {
     return `${this.prefix}:config-changes`;
   }
+  /** Hash: ranking config name → current version. */
+  rankingConfigs(c: string): string {
+    return `${this.prefix}:cat:${c}:ranking-configs`;
+  }
+  /** List: every version of one ranking config, oldest first (version n at index n-1), as `{config, createdAt, rollbackOf?}` JSON. */
+  rankingConfigVersions(c: string, name: string): string {
+    return `${this.prefix}:cat:${c}:ranking-config:${name}:versions`;
+  }
+  /** Hash: experiment name → `{variants, updatedAt}` JSON. */
+  experiments(c: string): string {
+    return `${this.prefix}:cat:${c}:experiments`;
+  }
+  /** String with a TTL: the ids served so far under one recommId, for cursor paging. */
+  recommendation(c: string, recommId: string): string {
+    return `${this.prefix}:cat:${c}:recomm:${recommId}`;
+  }
+  /** Sorted set: item id → decayed popularity (written by the events pipeline). */
+  popularity(c: string): string {
+    return `${this.prefix}:cat:${c}:popularity`;
+  }
+  /** Hash: epoch (t0 seconds) and halfLife of the popularity set. */
+  popularityMeta(c: string): string {
+    return `${this.prefix}:cat:${c}:popularity:meta`;
+  }
+  /** Ingested events awaiting the signals worker (consumer group `signals`). */
+  events(c: string): string {
+    return `${this.prefix}:cat:${c}:events`;
+  }
+  /** Prefix of per-event idempotency keys (`<prefix><eventId>`, SET NX with a TTL). */
+  eventIdPrefix(c: string): string {
+    return `${this.prefix}:cat:${c}:evid:`;
+  }
+  /** Prefix of user (`u:<id>`) and session (`s:<id>`) history lists of `item|ts|weight|polarity`. */
+  historyPrefix(c: string): string {
+    return `${this.prefix}:cat:${c}:hist:`;
+  }
+  userHistory(c: string, userId: string): string {
+    return `${this.historyPrefix(c)}u:${userId}`;
+  }
+  sessionHistory(c: string, sessionId: string): string {
+    return `${this.historyPrefix(c)}s:${sessionId}`;
+  }
+  /** Prefix of co-occurrence sorted sets (`<prefix><item>`: neighbour → weight). */
+  coocPrefix(c: string): string {
+    return `${this.prefix}:cat:${c}:cooc:`;
+  }
+  /** Hash item → total edge weight that ever left it. */
+  coocTotals(c: string): string {
+    return `${this.prefix}:cat:${c}:cooc-total`;
+  }
+  /** Hash of experiment counters: `<variant>|<type>` → count. */
+  experimentCounters(c: string, experiment: string): string {
+    return `${this.prefix}:cat:${c}:exp:${experiment}:counts`;
+  }
 }

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/embedding/use-lite/ort-test-environment.ts
- */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
