@@ -1,0 +1,46 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ApiKeyGuard } from '../common/api-key.guard';
+import { ZodValidationPipe } from '../common/zod-validation.pipe';
+import { catalogueParamsSchema, itemParamsSchema } from '../catalogue/catalogue.dto';
+import { ingestSchema, type EventLag, type IngestBody, type IngestResult } from './events.dto';
+import { EventsService } from './events.service';
+
+const togetherQuerySchema = z.object({
+  limit: z.coerce.number().int('must be an integer').min(1).max(100).default(10),
+});
+
+@ApiTags('events')
+@ApiBearerAuth()
+@UseGuards(ApiKeyGuard)
+@Controller('v1/catalogues')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  /** 1–1000 events; `eventId` makes a retry idempotent; unknown items are accepted and counted. */
+  @Post(':catalogue/events')
+  @HttpCode(202)
+  async ingest(
+    @Param(new ZodValidationPipe(catalogueParamsSchema, 'path')) params: { catalogue: string },
+    @Body(new ZodValidationPipe(ingestSchema, 'body')) body: IngestBody,
+  ): Promise<IngestResult> {
+    return this.events.ingest(params.catalogue, body.events);
+  }
+
+  /** How far the signals upkeep is behind ingest. */
+  @Get(':catalogue/events/lag')
+  async lag(
+    @Param(new ZodValidationPipe(catalogueParamsSchema, 'path')) params: { catalogue: string },
+  ): Promise<EventLag> {
+    return this.events.lag(params.catalogue);
+  }
+
+  @Get(':catalogue/items/:id/bought-together')
+  async boughtTogether(
+    @Param(new ZodValidationPipe(itemParamsSchema, 'path')) params: { catalogue: string; id: string },
+    @Query(new ZodValidationPipe(togetherQuerySchema, 'query')) query: { limit: number },
+  ) {
+    return { items: await this.events.boughtTogether(params.catalogue, params.id, query.limit) };
+  }
+}

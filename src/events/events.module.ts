@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { IndexModule } from '../index/index.module';
+import { SignalsReader } from '../recommend/signals.reader';
+import { EventsController } from './events.controller';
+import { EventsRepository } from './events.repository';
+import { EventsService } from './events.service';
+import { EventSignalsReader } from './signals.reader';
+
+/** Event ingest (API side) and the readers of the signals the worker keeps. */
+@Module({
+  imports: [IndexModule],
+  controllers: [EventsController],
+  providers: [
+    EventsRepository,
+    EventsService,
+    EventSignalsReader,
+    { provide: SignalsReader, useExisting: EventSignalsReader },
+  ],
+  exports: [EventsService, EventSignalsReader, SignalsReader],
+})
+export class EventsModule {}

@@ -1,0 +1,67 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { CatalogueRepository } from '../catalogue/catalogue.repository';
+import type { Item } from '../domain/item';
+import { IndexRegistry } from '../index/index-registry';
+import type { EventInput, EventLag, IngestResult, QueuedEvent } from './events.dto';
+import { EventsRepository } from './events.repository';
+import { EventSignalsReader } from './signals.reader';
+
+@Injectable()
+export class EventsService {
+  constructor(
+    private readonly repo: EventsRepository,
+    private readonly catalogues: CatalogueRepository,
+    private readonly signals: EventSignalsReader,
+    private readonly registry: IndexRegistry,
+  ) {}
+
+  /** Queues a validated batch for the signals worker; O(batch), no signal work in the request path. */
+  async ingest(catalogue: string, events: EventInput[], now = Date.now()): Promise<IngestResult> {
+    await this.requireCatalogue(catalogue);
+    return this.repo.ingest(
+      catalogue,
+      events.map((e) => ({ eventId: e.eventId, event: toQueued(e, now) })),
+    );
+  }
+
+  async lag(catalogue: string): Promise<EventLag> {
+    await this.requireCatalogue(catalogue);
+    return this.repo.lag(catalogue);
+  }
+
+  /** Items most often interacted with together with one item (co-occurrence), best first. */
+  async boughtTogether(
+    catalogue: string,
+    id: string,
+    limit: number,
+  ): Promise<{ id: string; score: number; item: Item }[]> {
+    await this.requireCatalogue(catalogue);
+    const items = this.registry.view(catalogue)?.items;
+    const result = await this.signals.together(
+      catalogue,
+      id,
+      limit,
+      (other) => other === id || (items !== undefined && !items.has(other)),
+    );
+    const out: { id: string; score: number; item: Item }[] = [];
+    for (const c of result.items) {
+      const item = items?.get(c.id);
+      if (item) out.push({ id: c.id, score: Math.round(c.score * 1e6) / 1e6, item });
+    }
+    return out;
+  }
+
+  private async requireCatalogue(catalogue: string): Promise<void> {
+    if (!(await this.catalogues.exists(catalogue)))
+      throw new NotFoundException(`Catalogue '${catalogue}' not found`);
+  }
+}
+
+function toQueued(e: EventInput, now: number): QueuedEvent {
+  const q: QueuedEvent = { type: e.type, itemId: e.itemId, ts: e.timestamp ?? now };
+  if (e.userId !== undefined) q.userId = e.userId;
+  if (e.sessionId !== undefined) q.sessionId = e.sessionId;
+  if (e.value !== undefined) q.value = e.value;
+  if (e.recommId !== undefined) q.recommId = e.recommId;
+  return q;
+}

@@ -1,0 +1,242 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Candidate } from '../domain/ranking';
+import type Redis from 'ioredis';
+import {
+  DEFAULT_SCORING,
+  scoreCoOccurrence,
+  type CoOccurrenceResult,
+  type CoOccurrenceScoring,
+  type NeighbourSource,
+} from '../domain/personalization/co-occurrence';
+import {
+  DEFAULT_DISLIKE,
+  userInterestCandidates,
+  USER_HISTORY_LENGTH,
+  type HistoryEvent,
+  type InterestCandidate,
+  type UserInterestOptions,
+} from '../domain/personalization/user-interests';
+import type { VectorIndex } from '../domain/vector-index';
+import { cosine } from '../domain/vector-math';
+import { IndexRegistry } from '../index/index-registry';
+import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
+import { RedisKeys } from '../redis/redis-keys';
+import { REDIS } from '../redis/redis.tokens';
+
+export interface Who {
+  userId?: string;
+  sessionId?: string;
+}
+
+interface RequestContext {
+  /** History (oldest first) then the request's context items. */
+  recent: HistoryEvent[];
+  /** The request's eligibility minus disliked items and their near duplicates. */
+  accept: (id: string) => boolean;
+}
+
+export interface Scored {
+  id: string;
+  score: number;
+}
+
+/** Reads the signals the worker keeps (popularity, history, co-occurrence) for the recommendation sources. */
+@Injectable()
+export class EventSignalsReader extends SignalsReader {
+  // One history read per request, shared by the sources that need it.
+  private readonly perRequest = new WeakMap<object, Promise<RequestContext>>();
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly registry: IndexRegistry,
+  ) {
+    super();
+  }
+
+  /** Seam: trending = decayed popularity (minus what the user disliked). */
+  async trending(req: SignalRequest): Promise<Candidate[]> {
+    const { accept } = await this.contextFor(req);
+    return this.trendingItems(req.catalogue, req.limit, accept);
+  }
+
+  /** Seam: co-occurrence from the user's/session's recent items followed by the context items. */
+  async boughtTogether(req: SignalRequest): Promise<Candidate[]> {
+    const { recent, accept } = await this.contextFor(req);
+    if (recent.length === 0) return [];
+    const positives = recent.filter((e) => e.polarity !== 'negative');
+    const r = await this.boughtTogetherFrom(req.catalogue, positives, req.limit, (id) => !accept(id));
+    return r.items;
+  }
+
+  /** Seam: user_interests from history plus context items (anonymous sessions pass sessionItemIds). */
+  async userInterests(req: SignalRequest): Promise<Candidate[]> {
+    const index = this.registry.get(req.catalogue)?.index;
+    if (!index || index.size === 0) return [];
+    const { recent, accept } = await this.contextFor(req);
+    if (recent.length === 0) return [];
+    return this.interestsFrom(index, recent, req.limit, { exclude: (id) => !accept(id) }).map((c) => ({
+      id: c.id,
+      score: Math.max(0, c.score),
+    }));
+  }
+
+  /** Per request, once: history with context items as the newest positives, and `accept` minus dislikes. */
+  private contextFor(req: SignalRequest): Promise<RequestContext> {
+    let pending = this.perRequest.get(req.accept);
+    if (!pending) {
+      pending = this.buildContext(req);
+      // Keyed by the request's accept function: the sources of one request share it.
+      this.perRequest.set(req.accept, pending);
+    }
+    return pending;
+  }
+
+  private async buildContext(req: SignalRequest): Promise<RequestContext> {
+    const history =
+      req.userId || req.sessionId
+        ? await this.history(req.catalogue, { userId: req.userId, sessionId: req.sessionId })
+        : [];
+    const now = Date.now() / 1000;
+    const recent = [
+      ...history,
+      ...req.itemIds.map((itemId): HistoryEvent => ({ itemId, ts: now, weight: 1, polarity: 'positive' })),
+    ];
+    // An item's latest non-neutral event decides: a dislike after a view is a dislike.
+    const last = new Map<string, HistoryEvent['polarity']>();
+    for (const e of recent) if (e.polarity !== 'neutral') last.set(e.itemId, e.polarity);
+    const disliked = [...last].filter(([, p]) => p === 'negative').map(([id]) => id);
+    if (disliked.length === 0) return { recent, accept: req.accept };
+    const index = this.registry.get(req.catalogue)?.index;
+    const dislikedIds = new Set(disliked);
+    const vectors = disliked.map((id) => index?.vector(id)).filter((v): v is Float32Array => v !== undefined);
+    const accept = (id: string): boolean => {
+      if (dislikedIds.has(id) || !req.accept(id)) return false;
+      const v = vectors.length > 0 ? index?.vector(id) : undefined;
+      return !v || !vectors.some((d) => cosine(v, d) >= DEFAULT_DISLIKE.threshold);
+    };
+    return { recent, accept };
+  }
+
+  /** Most popular (decayed) eligible items, best first; scores share one scale (stored, epoch-relative). */
+  async trendingItems(
+    catalogue: string,
+    limit: number,
+    eligible?: (id: string) => boolean,
+  ): Promise<Scored[]> {
+    const out: Scored[] = [];
+    const page = Math.max(100, limit * 2);
+    for (let start = 0; out.length < limit; start += page) {
+      const flat = await this.redis.zrevrange(
+        this.keys.popularity(catalogue),
+        start,
+        start + page - 1,
+        'WITHSCORES',
+      );
+      for (let i = 0; i < flat.length && out.length < limit; i += 2)
+        if (!eligible || eligible(flat[i])) out.push({ id: flat[i], score: Number(flat[i + 1]) });
+      if (flat.length < page * 2) break;
+    }
+    return out;
+  }
+
+  /** Popularity of some items on the trending scale (0 when never seen). */
+  async popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (ids.length === 0) return out;
+    const scores = await this.redis.zmscore(this.keys.popularity(catalogue), ...ids);
+    ids.forEach((id, i) => out.set(id, scores[i] === null ? 0 : Number(scores[i])));
+    return out;
+  }
+
+  /** The user's (or session's) interactions, oldest first; a user and a session are merged by time. */
+  async history(catalogue: string, who: Who, n = USER_HISTORY_LENGTH): Promise<HistoryEvent[]> {
+    const lists: string[] = [];
+    if (who.userId) lists.push(this.keys.userHistory(catalogue, who.userId));
+    if (who.sessionId) lists.push(this.keys.sessionHistory(catalogue, who.sessionId));
+    if (lists.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const k of lists) pipe.lrange(k, 0, n - 1);
+    const res = (await pipe.exec()) ?? [];
+    const seen = new Set<string>();
+    const events: HistoryEvent[] = [];
+    for (const [, raw] of res) {
+      for (const line of (raw as string[] | null) ?? []) {
+        // A session event also stored for the user appears in both lists once each.
+        if (lists.length > 1 && seen.has(line)) continue;
+        seen.add(line);
+        const e = parseHistory(line);
+        if (e) events.push(e);
+      }
+    }
+    // Lists are newest first; a stable sort keeps the push order for equal timestamps.
+    return events.reverse().sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Co-occurrence candidates from the most recent distinct items of a history (oldest first). */
+  async boughtTogetherFrom(
+    catalogue: string,
+    recent: readonly { itemId: string; ts: number; weight: number }[],
+    limit: number,
+    exclude?: (id: string) => boolean,
+    scoring: CoOccurrenceScoring = DEFAULT_SCORING,
+  ): Promise<CoOccurrenceResult> {
+    const seeds: string[] = [];
+    for (let i = recent.length - 1; i >= 0 && seeds.length < scoring.lastN; i--)
+      if (!seeds.includes(recent[i].itemId)) seeds.push(recent[i].itemId);
+    const source = await this.neighbours(catalogue, seeds);
+    return scoreCoOccurrence(recent, source, scoring, exclude, limit);
+  }
+
+  /** Items bought/viewed together with one item, best first. */
+  async together(catalogue: string, itemId: string, limit: number, exclude?: (id: string) => boolean) {
+    return this.boughtTogetherFrom(catalogue, [{ itemId, ts: 0, weight: 1 }], limit, exclude);
+  }
+
+  /** The seeds' neighbour lists and totals in one round trip (plus candidate totals when damping). */
+  async neighbours(catalogue: string, seeds: readonly string[]): Promise<NeighbourSource> {
+    const rows = new Map<string, [string, number][]>();
+    const totals = new Map<string, number>();
+    if (seeds.length > 0) {
+      const pipe = this.redis.pipeline();
+      for (const s of seeds) pipe.zrevrange(this.keys.coocPrefix(catalogue) + s, 0, -1, 'WITHSCORES');
+      pipe.hmget(this.keys.coocTotals(catalogue), ...seeds);
+      const res = (await pipe.exec()) ?? [];
+      seeds.forEach((s, i) => {
+        const flat = (res[i][1] as string[] | null) ?? [];
+        const row: [string, number][] = [];
+        for (let j = 0; j < flat.length; j += 2) row.push([flat[j], Number(flat[j + 1])]);
+        rows.set(s, row);
+      });
+      const t = (res[seeds.length][1] as (string | null)[] | null) ?? [];
+      seeds.forEach((s, i) => totals.set(s, t[i] === null || t[i] === undefined ? 0 : Number(t[i])));
+    }
+    return { neighbours: (id) => rows.get(id) ?? [], total: (id) => totals.get(id) ?? 0 };
+  }
+
+  /** user_interests: cluster the history's recent positives, one index query per interest. */
+  interestsFrom(
+    index: VectorIndex,
+    history: readonly HistoryEvent[],
+    limit: number,
+    options: UserInterestOptions = {},
+    nowSeconds = Date.now() / 1000,
+  ): InterestCandidate[] {
+    return userInterestCandidates(index, history, nowSeconds, limit, options);
+  }
+}
+
+const POLARITY = { p: 'positive', n: 'negative', z: 'neutral' } as const;
+
+/** `item|ts|weight|polarity` (item ids cannot contain `|`). */
+export function parseHistory(line: string): HistoryEvent | undefined {
+  const parts = line.split('|');
+  if (parts.length < 4) return undefined;
+  const pol = POLARITY[parts[parts.length - 1] as keyof typeof POLARITY] ?? 'neutral';
+  return {
+    itemId: parts.slice(0, parts.length - 3).join('|'),
+    ts: Number(parts[parts.length - 3]),
+    weight: Number(parts[parts.length - 2]),
+    polarity: pol,
+  };
+}
