@@ -51,8 +51,7 @@ export class CatalogueController {
   async get(
     @Param(new ZodValidationPipe(itemParamsSchema, 'path')) params: { catalogue: string; id: string },
   ) {
-    const { item, state } = await this.catalogues.getItem(params.catalogue, params.id);
-    return { item, indexing: { state: state.state, model: state.model ?? null, at: state.at } };
+    return this.catalogues.getItem(params.catalogue, params.id);
   }
 
   @Delete(':catalogue/items/:id')
@@ -68,6 +67,8 @@ export class CatalogueController {
     @Param(new ZodValidationPipe(itemParamsSchema, 'path')) params: { catalogue: string; id: string },
     @Query(new ZodValidationPipe(similarQuerySchema, 'query')) query: SimilarQuery,
   ) {
-    return { items: await this.similarService.similar(params.catalogue, params.id, query.limit) };
+    return {
+      items: await this.similarService.similar(params.catalogue, params.id, query.limit, query.config),
+    };
   }
 }

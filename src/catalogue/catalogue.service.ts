@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText, type Item } from '../domain/item';
 import { IndexRegistry } from '../index/index-registry';
 import { EmbedQueue } from '../jobs/embed.queue';
-import { CatalogueRepository, textHash } from './catalogue.repository';
+import { CatalogueRepository, liveGenerations, textHash } from './catalogue.repository';
 import type { CatalogueMeta, StoredItem } from './catalogue.types';
 
 @Injectable()
@@ -15,14 +15,16 @@ export class CatalogueService {
     private readonly registry: IndexRegistry,
   ) {}
 
-  /** Stores a validated batch and enqueues embedding for the items whose text changed. */
+  /** Stores a validated batch and enqueues embedding for the items whose text changed, per live generation. */
   async upsert(catalogue: string, items: Item[]): Promise<{ accepted: number; queued: number }> {
     const meta = await this.repo.ensureCatalogue(catalogue, this.config.EMBEDDING_MODEL);
-    const hashed = items.map((item) => ({ item, hash: textHash(itemText(item, meta.textTemplate)) }));
-    const toEmbed = await this.repo.upsertItems(catalogue, hashed, meta.generation);
-    await this.embedQueue.enqueue(
-      toEmbed.map((e) => ({ catalogue, id: e.id, hash: e.hash, generation: meta.generation })),
-    );
+    const generations = liveGenerations(meta);
+    const hashed = items.map((item) => ({
+      item,
+      hashes: new Map(generations.map((g) => [g.generation, textHash(itemText(item, g.textTemplate))])),
+    }));
+    const toEmbed = await this.repo.upsertItems(catalogue, hashed);
+    await this.embedQueue.enqueue(toEmbed.map((e) => ({ catalogue, ...e })));
     return { accepted: items.length, queued: toEmbed.length };
   }
 
@@ -35,17 +37,15 @@ export class CatalogueService {
   }
 
   async getItem(catalogue: string, id: string): Promise<StoredItem> {
-    const found = await this.repo.getItem(catalogue, id);
-    if (!found) {
-      await this.requireCatalogue(catalogue);
-      throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
-    }
+    const meta = await this.requireCatalogue(catalogue);
+    const found = await this.repo.getItem(catalogue, id, meta);
+    if (!found) throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
     return found;
   }
 
   async delete(catalogue: string, id: string): Promise<void> {
     const meta = await this.requireCatalogue(catalogue);
-    if (!(await this.repo.deleteItem(catalogue, id, meta.generation))) {
+    if (!(await this.repo.deleteItem(catalogue, id, meta))) {
       throw new NotFoundException(`Item '${id}' not found in catalogue '${catalogue}'`);
     }
     this.registry.forget(catalogue, id);
@@ -61,8 +61,21 @@ export class CatalogueService {
     return { items: page.items, cursor: page.cursor === '0' ? null : page.cursor };
   }
 
-  async describe(catalogue: string): Promise<CatalogueMeta & { items: number }> {
+  /** The catalogue's model, generation and indexing progress (items, indexed, pending). */
+  async describe(catalogue: string) {
     const meta = await this.requireCatalogue(catalogue);
-    return { ...meta, items: await this.repo.itemCount(catalogue) };
+    const counts = await this.repo.counts(catalogue, meta.generation);
+    return {
+      name: meta.name,
+      model: meta.model,
+      dimension: meta.dimension ?? null,
+      generation: meta.generation,
+      textTemplate: meta.textTemplate,
+      createdAt: meta.createdAt,
+      ...counts,
+      reindex: meta.next
+        ? { jobId: meta.next.jobId, generation: meta.next.generation, model: meta.next.model }
+        : null,
+    };
   }
 }

@@ -1,30 +1,46 @@
 import type { IndexState, Item } from '../domain/item';
 
-export interface ItemStateRecord {
+export interface ItemIndexing {
   state: IndexState;
-  /** sha1 of the embedding text the item had when it was last written. */
-  hash: string;
+  /** Model of the generation the state refers to (the catalogue's active one). */
+  model: string;
+  /** When the vector was stored (indexed) or the item last changed (pending). */
+  at: string | null;
+}
+
+/** A generation under construction by a reindex, while the active one keeps serving. */
+export interface NextGeneration {
   generation: number;
-  model?: string;
-  /** ISO time of the last state change. */
-  at: string;
+  model: string;
+  textTemplate: string;
+  jobId: string;
 }
 
 export interface CatalogueMeta {
   name: string;
+  /** Active generation: the one every query uses. */
+  generation: number;
   model: string;
   dimension?: number;
-  generation: number;
   textTemplate: string;
   createdAt: string;
+  next?: NextGeneration;
+}
+
+/** A generation's embedding settings; an embed job names the generation it is for. */
+export interface GenerationSpec {
+  generation: number;
+  model: string;
+  textTemplate: string;
 }
 
 export interface StoredItem {
   item: Item;
-  state: ItemStateRecord;
+  indexing: ItemIndexing;
 }
 
 export interface EmbedRequest {
   id: string;
   hash: string;
+  generation: number;
 }

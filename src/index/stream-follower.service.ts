@@ -14,7 +14,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 import { IndexRegistry, type CatalogueIndex, type CatalogueView } from './index-registry';
 
-export type ChangeOp = 'item' | 'upsert' | 'delete';
+export type ChangeOp = 'item' | 'upsert' | 'delete' | 'activate';
 
 export interface ChangeEntry {
   streamId: string;
@@ -26,7 +26,8 @@ export interface ChangeEntry {
 
 /**
  * Keeps this replica's catalogue views equal to Redis: builds them at start, then applies the change
- * stream (`item` = fields changed, `upsert` = vector stored, `delete`) that the API and workers append to.
+ * stream (`item` = fields changed, `upsert` = vector stored, `delete`, `activate` = a reindex's new
+ * generation takes over) that the API and workers append to.
  */
 @Injectable()
 export class StreamFollower implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -158,8 +159,22 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     this.lastId = entries[entries.length - 1].streamId;
   }
 
-  /** Applies a batch of changes with one HMGET per catalogue for changed items and one for vectors. */
+  /** Applies a batch of changes in order; between `activate` entries, one HMGET per catalogue and kind. */
   async apply(entries: ChangeEntry[]): Promise<void> {
+    let segment: ChangeEntry[] = [];
+    for (const e of entries) {
+      if (e.op !== 'activate') {
+        segment.push(e);
+        continue;
+      }
+      await this.applySegment(segment);
+      segment = [];
+      await this.activate(e.catalogue, e.generation);
+    }
+    await this.applySegment(segment);
+  }
+
+  private async applySegment(entries: ChangeEntry[]): Promise<void> {
     const byCatalogue = new Map<string, ChangeEntry[]>();
     for (const e of entries) {
       const list = byCatalogue.get(e.catalogue) ?? [];
@@ -178,8 +193,30 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** A reindex finished: build the new generation's index while the old one serves, then swap. */
+  private async activate(catalogue: string, generation: number): Promise<void> {
+    const view = this.registry.view(catalogue);
+    if (!view) {
+      await this.rebuild(catalogue);
+      return;
+    }
+    if (view.index && view.index.generation >= generation) return;
+    const meta = await this.repo.meta(catalogue);
+    // A later activation is further down the stream; build only the generation that is active now.
+    if (!meta || meta.generation !== generation) return;
+    const started = Date.now();
+    const index = await this.buildIndex(catalogue, generation, meta.model);
+    if (index) this.registry.setIndex(catalogue, index);
+    else view.index = undefined;
+    this.logger.log(
+      `catalogue ${catalogue} switched to generation ${generation} (${meta.model}, ${index?.index.size ?? 0} vectors) in ${Date.now() - started} ms`,
+    );
+  }
+
   private async applyItems(view: CatalogueView, changes: ChangeEntry[]): Promise<void> {
-    const changed = [...new Set(changes.filter((c) => c.op !== 'upsert').map((c) => c.id))];
+    const changed = [
+      ...new Set(changes.filter((c) => c.op === 'item' || c.op === 'delete').map((c) => c.id)),
+    ];
     const items = await this.repo.getItems(view.catalogue, changed);
     changed.forEach((id, i) => {
       const item = items[i];
@@ -190,17 +227,20 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
 
   private async applyVectors(view: CatalogueView, changes: ChangeEntry[]): Promise<void> {
     const current = view.index?.generation;
+    // Deletes apply to whatever generation is served; upserts only to their own generation.
     const relevant = changes.filter(
-      (c) => c.op !== 'item' && (current === undefined || c.generation === current),
+      (c) => c.op === 'delete' || (c.op === 'upsert' && (current === undefined || c.generation === current)),
     );
     if (relevant.length === 0) return;
     // Net effect per id, in order: the last op wins.
     const lastOp = new Map<string, ChangeOp>();
     for (const c of relevant) lastOp.set(c.id, c.op);
-    const generation = current ?? relevant[0].generation;
+    const generation = current ?? relevant.find((c) => c.op === 'upsert')?.generation;
+    if (generation === undefined) return;
     const upserts = [...lastOp].filter(([, op]) => op === 'upsert').map(([id]) => id);
     const vectors = await this.repo.getVectors(view.catalogue, generation, upserts);
     if (!view.index) {
+      // Nothing served yet: the first stored vector creates the index (its dimension comes from it).
       const first = vectors.find((v) => v !== undefined);
       if (!first) return;
       const meta = await this.repo.meta(view.catalogue);

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
-import { CatalogueRepository, textHash } from '../catalogue/catalogue.repository';
+import { CatalogueRepository, liveGenerations, textHash } from '../catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText } from '../domain/item';
 import { EmbedderService } from '../embedding/embedder.service';
@@ -127,34 +127,34 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Embeds one catalogue's jobs; skips jobs made stale by a newer write or a delete. */
+  /** Embeds one catalogue's jobs for one generation; skips jobs made stale by a newer write, a delete or a newer generation. */
   async embedGroup(jobs: EmbedItemJob[]): Promise<string[]> {
     const { catalogue, generation } = jobs[0];
     const meta = await this.repo.meta(catalogue);
-    if (!meta || meta.generation !== generation) return jobs.map(() => 'stale: generation');
+    const spec = meta && liveGenerations(meta).find((g) => g.generation === generation);
+    if (!spec) return jobs.map(() => 'stale: generation');
     const ids = jobs.map((j) => j.id);
-    const [items, states] = await Promise.all([
+    const [items, pending] = await Promise.all([
       this.repo.getItems(catalogue, ids),
-      this.repo.getStates(catalogue, ids),
+      this.repo.getPending(catalogue, generation, ids),
     ]);
-    const fresh: { id: string; hash: string; text: string; index: number }[] = [];
+    const fresh: { id: string; hash: string; text: string }[] = [];
     const results = jobs.map((job, i): string => {
       const item = items[i];
-      const state = states[i];
-      if (!item || !state) return 'stale: deleted';
-      if (state.hash !== job.hash) return 'stale: changed';
-      const text = itemText(item, meta.textTemplate);
-      // The template may have changed since the write; the stored hash is what decides freshness.
-      fresh.push({ id: job.id, hash: job.hash, text, index: i });
-      return textHash(text) === job.hash ? 'embedded' : 'embedded (template changed)';
+      if (!item) return 'stale: deleted';
+      if (pending[i] !== job.hash) return 'stale: changed';
+      const text = itemText(item, spec.textTemplate);
+      if (textHash(text) !== job.hash) return 'stale: changed';
+      fresh.push({ id: job.id, hash: job.hash, text });
+      return 'embedded';
     });
     if (fresh.length === 0) return results;
-    const embedder = await this.embedders.get(meta.model);
+    const embedder = await this.embedders.get(spec.model);
     const vectors = await embedder.embed(fresh.map((f) => f.text));
     const stored = await this.repo.storeVectors(
       catalogue,
       generation,
-      meta.model,
+      'job',
       fresh.map((f, i) => ({ id: f.id, hash: f.hash, vector: vectors[i] })),
     );
     if (stored < 0) return jobs.map(() => 'stale: generation');

@@ -2,6 +2,8 @@ import { ConflictException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
 import { IndexRegistry } from '../index/index-registry';
+import { RankingConfigService } from '../ranking/ranking-config.service';
+import { RecommendService } from './recommend.service';
 
 export interface ScoredItem {
   id: string;
@@ -9,24 +11,51 @@ export interface ScoredItem {
   item: Item;
 }
 
+const SIMILAR_ONLY = new Set(['similar'] as const);
+const DEFAULT_SIMILAR_SOURCE = { source: 'similar' as const, limit: 200, weight: 1 };
+
 @Injectable()
 export class SimilarService {
   constructor(
     private readonly registry: IndexRegistry,
     private readonly catalogues: CatalogueService,
+    private readonly configs: RankingConfigService,
+    private readonly recommend: RecommendService,
   ) {}
 
-  /** Nearest neighbours of an item: most similar first, never the item itself, never a deleted item. */
-  async similar(catalogue: string, id: string, limit: number): Promise<ScoredItem[]> {
+  /** Nearest neighbours of an item: most similar first, never the item itself, never a deleted item; a config adds its filters, boosts and diversity. */
+  async similar(catalogue: string, id: string, limit: number, configName?: string): Promise<ScoredItem[]> {
     const entry = this.registry.get(catalogue);
     const vector = entry?.index.vector(id);
     if (!entry || !vector) {
       const found = await this.catalogues.getItem(catalogue, id);
       throw new ConflictException(
-        `Item '${id}' is ${found.state.state}, not yet in the index; retry shortly`,
+        `Item '${id}' is ${found.indexing.state}, not yet in the index; retry shortly`,
       );
     }
-    const items = this.registry.view(catalogue)!.items;
+    const view = this.registry.view(catalogue)!;
+    if (configName !== undefined) {
+      const { config } = await this.configs.resolve(catalogue, configName);
+      // Only the similar source runs here, whatever else the config lists; the item itself is always excluded.
+      const similar = config.candidates.find((c) => c.source === 'similar') ?? DEFAULT_SIMILAR_SOURCE;
+      const ranked = await this.recommend.rank(
+        catalogue,
+        view,
+        { ...config, candidates: [{ ...similar, limit: Math.max(similar.limit, limit) }] },
+        {
+          itemIds: [id],
+          sessionItemIds: [],
+          positive: [],
+          negative: [],
+          filters: undefined,
+          exclude: [id],
+          limit,
+        },
+        { onlySources: SIMILAR_ONLY },
+      );
+      return ranked.map(({ id: rid, score, item }) => ({ id: rid, score, item }));
+    }
+    const items = view.items;
     const neighbours = entry.index.search(vector, limit, {
       filter: (other) => other !== id && items.has(other),
     });

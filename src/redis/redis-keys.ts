@@ -19,11 +19,21 @@ export class RedisKeys {
   items(c: string): string {
     return `${this.prefix}:cat:${c}:items`;
   }
-  itemState(c: string): string {
-    return `${this.prefix}:cat:${c}:state`;
+  /** Hash per generation: item id → text hash still to embed (removed once stored). */
+  pending(c: string, generation: number): string {
+    return `${this.prefix}:cat:${c}:gen:${generation}:pending`;
   }
+  /** Hash per generation: item id → `<text hash>|<ISO time>` of the stored vector. */
+  indexed(c: string, generation: number): string {
+    return `${this.prefix}:cat:${c}:gen:${generation}:indexed`;
+  }
+  /** Hash per generation: item id → Float32 little-endian vector bytes. */
   vectors(c: string, generation: number): string {
     return `${this.prefix}:cat:${c}:gen:${generation}:vectors`;
+  }
+  /** Hash: a background job's progress (reindex), read by GET /v1/jobs/:id. */
+  jobStatus(jobId: string): string {
+    return `${this.prefix}:job:${jobId}`;
   }
   catalogueKeyPattern(c: string): string {
     return `${this.prefix}:cat:${c}:*`;
