@@ -1,0 +1,120 @@
+import { startStack, waitFor, type Stack } from './support/stack';
+
+const SCIFI = [
+  ['sf-1', 'Star Raiders: a space battle among distant galaxies'],
+  ['sf-1b', 'Star Raiders: a space battle among distant galaxies (extended edition)'],
+  ['sf-2', 'Alien invasion of Mars colony, science fiction thriller'],
+  ['sf-3', 'Robots and androids rebel on a starship'],
+  ['sf-4', 'Time travel paradox in a futuristic space station'],
+  ['sf-5', 'Astronauts explore a black hole in deep space'],
+  ['sf-6', 'Cyborg bounty hunter in a dystopian future city'],
+  ['sf-7', 'Interstellar war between alien empires'],
+  ['sf-8', 'Spaceship crew stranded on an alien planet'],
+];
+const ROMANCE = [
+  ['ro-1', 'A romantic comedy about a wedding in Paris'],
+  ['ro-2', 'Two lovers meet again at a summer beach romance'],
+  ['ro-3', 'Heartwarming love story of a baker and a florist'],
+  ['ro-4', 'A bride runs away before her wedding day, romantic comedy'],
+  ['ro-5', 'Love letters across the years, a romantic drama'],
+  ['ro-6', 'First date disasters in New York, a romance'],
+];
+const COOKING = [
+  ['ck-1', 'Italian pasta cooking documentary'],
+  ['ck-2', 'Baking bread at home, a cooking show'],
+  ['ck-3', 'Street food of Bangkok, culinary documentary'],
+  ['ck-4', 'French pastry chefs competition, cooking'],
+];
+
+describe('personalised recommendations from events (default config, over HTTP)', () => {
+  let s: Stack;
+  const C = '/v1/catalogues/films';
+  const ids = (r: { body: { items: { id: string }[] } }) => r.body.items.map((i) => i.id);
+  const rec = (body: Record<string, unknown>) => s.call('POST', `${C}/recommendations`, body);
+  const send = (events: Record<string, unknown>[]) => s.call('POST', `${C}/events`, { events });
+  const caughtUp = () =>
+    waitFor(async () => (await s.call('GET', `${C}/events/lag`)).body?.pending === 0, 'upkeep lag 0');
+
+  beforeAll(async () => {
+    s = await startStack('personalised');
+    const items = [
+      ...SCIFI.map(([id, title]) => ({ id, title, categories: ['sci-fi'] })),
+      ...ROMANCE.map(([id, title]) => ({ id, title, categories: ['romance'] })),
+      ...COOKING.map(([id, title]) => ({ id, title, categories: ['cooking'] })),
+    ];
+    const put = await s.call('PUT', `${C}/items`, { items });
+    expect(put).toMatchObject({ status: 202 });
+    await waitFor(async () => {
+      const r = await rec({ itemIds: ['sf-1'], limit: 30 });
+      return r.status === 200 && r.body.items.length === items.length - 1;
+    }, 'all items indexed');
+    // Other shoppers make romance and cooking the trending items.
+    const crowd: Record<string, unknown>[] = [];
+    for (let u = 0; u < 8; u++)
+      for (const [id] of [...ROMANCE, ...COOKING.slice(0, 2)])
+        crowd.push({ type: 'view', userId: `crowd-${u}`, itemId: id });
+    crowd.push(...ROMANCE.slice(0, 3).map(([id]) => ({ type: 'purchase', userId: 'crowd-0', itemId: id })));
+    expect((await send(crowd)).status).toBe(202);
+    await caughtUp();
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('gives a new user the trending items', async () => {
+    const r = await rec({ userId: 'newcomer', limit: 5 });
+    expect(r.status).toBe(200);
+    expect(r.body.items).toHaveLength(5);
+    // The most popular items (ties in any order): their popularity equals the top of the sorted set.
+    const key = `${s.config.REDIS_PREFIX}:cat:films:popularity`;
+    const top = (await s.redis.zrevrange(key, 0, 4, 'WITHSCORES')).filter((_, i) => i % 2 === 1);
+    const served = await Promise.all(ids(r).map((id) => s.redis.zscore(key, id)));
+    expect(served.sort((a, b) => Number(b) - Number(a))).toEqual(top);
+  });
+
+  it('leans sci-fi after a user views sci-fi films, and drops a disliked film and its near duplicate', async () => {
+    const before = await rec({ userId: 'fan', limit: 6 });
+    expect(ids(before).filter((id) => id.startsWith('sf-')).length).toBeLessThan(3);
+
+    expect(
+      (await send(['sf-2', 'sf-3', 'sf-5'].map((itemId) => ({ type: 'view', userId: 'fan', itemId }))))
+        .status,
+    ).toBe(202);
+    await caughtUp();
+    const after = await rec({ userId: 'fan', limit: 6 });
+    expect(after.status).toBe(200);
+    const scifi = ids(after).filter((id) => id.startsWith('sf-'));
+    expect(scifi.length).toBeGreaterThanOrEqual(4);
+    expect(ids(after)[0]).toMatch(/^sf-/);
+
+    const wide = await rec({ userId: 'fan', limit: 12, exclude: ['sf-2', 'sf-3', 'sf-5'] });
+    expect(ids(wide)).toEqual(expect.arrayContaining(['sf-1', 'sf-1b']));
+
+    expect((await send([{ type: 'dislike', userId: 'fan', itemId: 'sf-1' }])).status).toBe(202);
+    await caughtUp();
+    const disliked = await rec({ userId: 'fan', limit: 12, exclude: ['sf-2', 'sf-3', 'sf-5'] });
+    expect(ids(disliked)).not.toContain('sf-1');
+    expect(ids(disliked)).not.toContain('sf-1b');
+    expect(ids(disliked).filter((id) => id.startsWith('sf-')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('personalises an anonymous session from sessionItemIds the same way', async () => {
+    const r = await rec({ sessionId: 'anon-1', sessionItemIds: ['ck-3', 'ck-4'], limit: 4 });
+    expect(r.status).toBe(200);
+    expect(ids(r).filter((id) => id.startsWith('ck-')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('recommends what others bought together with the session items', async () => {
+    await send([
+      { type: 'view', sessionId: 'shop-1', itemId: 'ck-1' },
+      { type: 'purchase', sessionId: 'shop-1', itemId: 'ro-6' },
+      { type: 'view', sessionId: 'shop-2', itemId: 'ck-1' },
+      { type: 'purchase', sessionId: 'shop-2', itemId: 'ro-6' },
+    ]);
+    await caughtUp();
+    const together = await s.call('GET', `${C}/items/ck-1/bought-together?limit=3`);
+    expect(together.body.items[0].id).toBe('ro-6');
+    const r = await rec({ sessionId: 'shop-3', sessionItemIds: ['ck-1'], limit: 3 });
+    expect(ids(r)).toContain('ro-6');
+  });
+});
