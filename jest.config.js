@@ -17,6 +17,8 @@ const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)`];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // e2e specs load the real model and real data; unit specs finish far sooner.
+  testTimeout: 180000,
   projects: [
     {
       displayName: 'unit',
@@ -33,7 +35,6 @@ module.exports = {
       testMatch: ['**/*.e2e-spec.ts'],
       transform,
       transformIgnorePatterns,
-      testTimeout: 180000,
     },
   ],
 };

@@ -11,6 +11,8 @@ import { CatalogueRepository } from './catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from './config/config';
 import { EmbedderService } from './embedding/embedder.service';
 import { EmbedQueue } from './jobs/embed.queue';
+import { JobStatusRepository } from './jobs/job-status.repository';
+import { ReindexQueue } from './jobs/reindex.queue';
 import { createRedis } from './redis/redis-connection';
 import { RedisKeys } from './redis/redis-keys';
 import { REDIS } from './redis/redis.tokens';
@@ -26,6 +28,8 @@ const providers = [
   CatalogueRepository,
   EmbedderService,
   EmbedQueue,
+  JobStatusRepository,
+  ReindexQueue,
 ];
 
 @Global()

@@ -138,7 +138,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       'STREAMS',
       this.keys.indexChanges,
       this.lastId,
-    )) as [string, [string, string[]][]][] | null;
+    ));
     this.lastReadAt = Date.now();
     if (!res) return;
     const entries: ChangeEntry[] = [];

@@ -31,7 +31,7 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
   private waiting: Waiting[] = [];
   private timer?: NodeJS.Timeout;
   private busy = false;
-  private readonly handlers: Record<JobName, (job: Job<EmbedItemJob>) => Promise<string>> = {
+  private readonly handlers: Record<JobName.EmbedItem, (job: Job<EmbedItemJob>) => Promise<string>> = {
     [JobName.EmbedItem]: (job) => this.enqueueForBatch(job),
   };
 
@@ -47,7 +47,7 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
     this.worker = new Worker<EmbedItemJob, string>(
       QueueName.Embed,
       async (job) => {
-        const handler = this.handlers[job.name as JobName];
+        const handler = this.handlers[job.name as JobName.EmbedItem];
         if (!handler) throw new Error(`no handler for job '${job.name}'`);
         return handler(job);
       },

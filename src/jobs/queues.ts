@@ -3,10 +3,13 @@ import { createHash } from 'node:crypto';
 // Queue and job names, and their data, in one place (the worker checks it has a handler for each).
 export enum QueueName {
   Embed = 'embed',
+  Reindex = 'reindex',
 }
 
 export enum JobName {
   EmbedItem = 'embed-item',
+  ReindexCatalogue = 'reindex-catalogue',
+  ReindexBatch = 'reindex-batch',
 }
 
 export interface EmbedItemJob {
@@ -17,8 +20,29 @@ export interface EmbedItemJob {
   generation: number;
 }
 
+/** Parent of a reindex flow: fans out batches, waits for them, fills gaps, then activates the generation. */
+export interface ReindexCatalogueJob {
+  catalogue: string;
+  generation: number;
+  /** Public id (GET /v1/jobs/:id); also the generation's owner in the catalogue record. */
+  jobId: string;
+  step: 'fanout' | 'reconcile';
+  round: number;
+}
+
+export interface ReindexBatchJob {
+  catalogue: string;
+  generation: number;
+  jobId: string;
+  ids: string[];
+}
+
+export type ReindexJob = ReindexCatalogueJob | ReindexBatchJob;
+
 export interface JobDataByName {
   [JobName.EmbedItem]: EmbedItemJob;
+  [JobName.ReindexCatalogue]: ReindexCatalogueJob;
+  [JobName.ReindexBatch]: ReindexBatchJob;
 }
 
 /** Deterministic: a burst of identical writes to one item yields one job (BullMQ ids may not contain ':'). */
