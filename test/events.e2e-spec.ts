@@ -100,6 +100,54 @@ describe('events API (ingest, idempotency, upkeep by the worker)', () => {
     expect(await s.redis.llen(key('hist:u:u2'))).toBe(2);
   });
 
+  it('attributes events with a recommId to the experiment variant that served them', async () => {
+    expect(
+      (await s.call('PUT', `${C}/ranking-configs/pop`, { score: { popularity: 1 } })).status,
+    ).toBeLessThan(300);
+    const exp = await s.call('PUT', `${C}/experiments/homepage`, {
+      variants: [
+        { config: 'default', weight: 1, name: 'control' },
+        { config: 'pop', weight: 1, name: 'popular' },
+      ],
+    });
+    expect(exp.status).toBeLessThan(300);
+    const served = new Map<string, { recommId: string; items: string[] }>();
+    for (let u = 0; served.size < 2 && u < 50; u++) {
+      const r = await s.call('POST', `${C}/recommendations`, {
+        userId: `x${u}`,
+        experiment: 'homepage',
+        limit: 2,
+      });
+      expect(r.status).toBe(200);
+      if (!served.has(r.body.variant.name))
+        served.set(r.body.variant.name, {
+          recommId: r.body.recommId,
+          items: r.body.items.map((i: { id: string }) => i.id),
+        });
+    }
+    expect([...served.keys()].sort()).toEqual(['control', 'popular']);
+    const c = served.get('control')!;
+    const p = served.get('popular')!;
+    const events = [
+      ...c.items.map((itemId) => ({ type: 'impression', itemId, recommId: c.recommId })),
+      ...p.items.map((itemId) => ({ type: 'impression', itemId, recommId: p.recommId })),
+      { type: 'click', itemId: p.items[0], recommId: p.recommId },
+      { type: 'purchase', itemId: p.items[0], recommId: p.recommId },
+      { type: 'view', itemId: 'a', recommId: 'not-served' },
+    ];
+    expect((await s.call('POST', `${C}/events`, { events })).status).toBe(202);
+    await caughtUp();
+    const report = await s.call('GET', `${C}/experiments/homepage/report`);
+    expect(report.status).toBe(200);
+    expect(report.body.control).toBe('control');
+    const [ctl, pop] = report.body.variants;
+    expect(ctl).toMatchObject({ variant: 'control', impressions: c.items.length, clicks: 0, ctr: 0 });
+    expect(pop).toMatchObject({ variant: 'popular', impressions: p.items.length, clicks: 1, purchases: 1 });
+    expect(pop.vsControl.ctr.difference).toBeCloseTo(1 / p.items.length, 6);
+    expect(pop.vsControl.ctr.ci95).toHaveLength(2);
+    expect((await s.call('GET', `${C}/experiments/nope/report`)).status).toBe(404);
+  });
+
   it('reports zero lag once caught up', async () => {
     const lag = await s.call('GET', `${C}/events/lag`);
     expect(lag.body).toEqual({ pending: 0, secondsBehind: 0, applied: expect.any(Number) });

@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { ApiKeyGuard } from '../common/api-key.guard';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import { catalogueParamsSchema, itemParamsSchema } from '../catalogue/catalogue.dto';
+import { configNameSchema } from '../domain/ranking';
 import { ingestSchema, type EventLag, type IngestBody, type IngestResult } from './events.dto';
 import { EventsService } from './events.service';
 
+const experimentParamsSchema = catalogueParamsSchema.extend({ name: configNameSchema });
 const togetherQuerySchema = z.object({
   limit: z.coerce.number().int('must be an integer').min(1).max(100).default(10),
 });
@@ -34,6 +36,14 @@ export class EventsController {
     @Param(new ZodValidationPipe(catalogueParamsSchema, 'path')) params: { catalogue: string },
   ): Promise<EventLag> {
     return this.events.lag(params.catalogue);
+  }
+
+  /** Funnel per variant with a 95% CI on each variant's difference from the first (control). */
+  @Get(':catalogue/experiments/:name/report')
+  async experimentReport(
+    @Param(new ZodValidationPipe(experimentParamsSchema, 'path')) params: { catalogue: string; name: string },
+  ) {
+    return this.events.experimentReport(params.catalogue, params.name);
   }
 
   @Get(':catalogue/items/:id/bought-together')

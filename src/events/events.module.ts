@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IndexModule } from '../index/index.module';
+import { RankingConfigRepository } from '../ranking/ranking-config.repository';
 import { SignalsReader } from '../recommend/signals.reader';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
@@ -14,6 +15,8 @@ import { EventSignalsReader } from './signals.reader';
     EventsRepository,
     EventsService,
     EventSignalsReader,
+    // Stateless reader of stored experiments (the ranking module owns writes).
+    RankingConfigRepository,
     { provide: SignalsReader, useExisting: EventSignalsReader },
   ],
   exports: [EventsService, EventSignalsReader, SignalsReader],

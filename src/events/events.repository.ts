@@ -60,6 +60,10 @@ export class EventsRepository {
     return { accepted, unknownItems, duplicates };
   }
 
+  async experimentCounters(catalogue: string, experiment: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.experimentCounters(catalogue, experiment));
+  }
+
   /** Entries not yet applied (undelivered + delivered-unacked) and the age of the oldest. */
   async lag(catalogue: string): Promise<EventLag> {
     const key = this.keys.events(catalogue);

@@ -1,7 +1,10 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import type { Item } from '../domain/item';
+import { parseExperiment } from '../domain/ranking';
 import { IndexRegistry } from '../index/index-registry';
+import { RankingConfigRepository } from '../ranking/ranking-config.repository';
+import { experimentReport, type VariantReport } from './experiment-report';
 import type { EventInput, EventLag, IngestResult, QueuedEvent } from './events.dto';
 import { EventsRepository } from './events.repository';
 import { EventSignalsReader } from './signals.reader';
@@ -13,7 +16,23 @@ export class EventsService {
     private readonly catalogues: CatalogueRepository,
     private readonly signals: EventSignalsReader,
     private readonly registry: IndexRegistry,
+    private readonly configs: RankingConfigRepository,
   ) {}
+
+  /** Impressions, clicks, carts, purchases, CTR and conversion per variant, from events carrying a recommId. */
+  async experimentReport(
+    catalogue: string,
+    name: string,
+  ): Promise<{ experiment: string; control: string | null; variants: VariantReport[] }> {
+    await this.requireCatalogue(catalogue);
+    const stored = await this.configs.experiment(catalogue, name);
+    const parsed = stored ? parseExperiment(stored.experiment) : undefined;
+    if (!parsed?.ok)
+      throw new NotFoundException(`Experiment '${name}' not found in catalogue '${catalogue}'`);
+    const counters = await this.repo.experimentCounters(catalogue, name);
+    const variants = experimentReport(parsed.experiment.variants, counters);
+    return { experiment: name, control: variants[0]?.variant ?? null, variants };
+  }
 
   /** Queues a validated batch for the signals worker; O(batch), no signal work in the request path. */
   async ingest(catalogue: string, events: EventInput[], now = Date.now()): Promise<IngestResult> {

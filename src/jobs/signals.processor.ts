@@ -171,11 +171,13 @@ export class SignalsProcessor implements OnApplicationBootstrap, OnApplicationSh
     const weights = DEFAULT_RANKING_CONFIG.eventWeights;
     const args: string[] = [];
     const ids: string[] = [];
+    const attributed: QueuedEvent[] = [];
     for (const [id, fields] of entries) {
       ids.push(id);
       const payload = fields[fields.indexOf('e') + 1];
       if (!payload) continue;
       const e = JSON.parse(payload) as QueuedEvent;
+      if (e.recommId) attributed.push(e);
       // Impressions only count for experiments; they are not interactions.
       if (e.type === 'impression') continue;
       const w = eventWeight(weights, e.type, e.value);
@@ -202,7 +204,27 @@ export class SignalsProcessor implements OnApplicationBootstrap, OnApplicationSh
       ...ids,
       ...args,
     );
+    if (attributed.length > 0) await this.attribute(catalogue, attributed);
     return ids.length;
+  }
+
+  /** Counts events served under an experiment per (config, type); the served list names both. */
+  private async attribute(catalogue: string, events: QueuedEvent[]): Promise<void> {
+    const recommIds = [...new Set(events.map((e) => e.recommId!))];
+    const raw = await this.redis.mget(...recommIds.map((r) => this.keys.recommendation(catalogue, r)));
+    const origin = new Map<string, { experiment: string; config: string }>();
+    recommIds.forEach((r, i) => {
+      const served = raw[i] ? (JSON.parse(raw[i]) as { experiment?: string; config?: string }) : undefined;
+      if (served?.experiment && served.config)
+        origin.set(r, { experiment: served.experiment, config: served.config });
+    });
+    if (origin.size === 0) return;
+    const tx = this.redis.multi();
+    for (const e of events) {
+      const o = origin.get(e.recommId!);
+      if (o) tx.hincrby(this.keys.experimentCounters(catalogue, o.experiment), `${o.config}|${e.type}`, 1);
+    }
+    await tx.exec();
   }
 }
 
