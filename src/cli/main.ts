@@ -88,10 +88,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('re-embed a catalogue, optionally with another model')
     .requiredOption('-c, --catalogue <name>', 'catalogue to reindex')
     .option('--model <id>', 'model to switch to')
+    .option('--text-template <template>', 'text to embed per item, e.g. "{title}. {categories}"')
     .option('--wait', 'follow the job until it ends', false)
     .option('--no-progress', 'no progress bar')
     .action(
-      async (o: { catalogue: string; model?: string; wait: boolean; progress: boolean }, cmd: Command) => {
+      async (
+        o: { catalogue: string; model?: string; textTemplate?: string; wait: boolean; progress: boolean },
+        cmd: Command,
+      ) => {
         const g = cmd.optsWithGlobals<GlobalOptions>();
         const r = await runReindex(client(g)!, checkCatalogue(o.catalogue), o, err);
         if (!o.wait && 'jobId' in r) out(r.jobId);

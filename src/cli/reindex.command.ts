@@ -17,14 +17,13 @@ const DONE = new Set(['completed', 'failed', 'cancelled']);
 export async function runReindex(
   client: ApiClient,
   catalogue: string,
-  opts: { model?: string; wait: boolean; progress: boolean; intervalMs?: number },
+  opts: { model?: string; textTemplate?: string; wait: boolean; progress: boolean; intervalMs?: number },
   log: (line: string) => void,
 ): Promise<JobStatus | { jobId: string }> {
-  const r = await client.request(
-    'POST',
-    `/v1/catalogues/${catalogue}/reindex`,
-    opts.model ? { model: opts.model } : {},
-  );
+  const r = await client.request('POST', `/v1/catalogues/${catalogue}/reindex`, {
+    ...(opts.model ? { model: opts.model } : {}),
+    ...(opts.textTemplate ? { textTemplate: opts.textTemplate } : {}),
+  });
   if (r.status === 404) {
     throw new CommandFailed(
       `reindex answered 404: ${messageOf(r.body) || 'not found'} (either catalogue '${catalogue}' does not exist or this server has no reindex endpoint yet)`,
