@@ -6,7 +6,17 @@ import { CatalogueService } from './catalogue/catalogue.service';
 import { CoreModule } from './core.module';
 import { HealthController } from './health/health.controller';
 import { IndexModule } from './index/index.module';
+import { JobsController } from './jobs/jobs.controller';
 import { SimilarService } from './recommend/similar.service';
+import { RankingConfigController } from './ranking/ranking-config.controller';
+import { RankingConfigRepository } from './ranking/ranking-config.repository';
+import { RankingConfigService } from './ranking/ranking-config.service';
+import { RecommendController } from './recommend/recommend.controller';
+import { RecommendService } from './recommend/recommend.service';
+import { RecommendationRepository } from './recommend/recommendation.repository';
+import { SignalsReader } from './recommend/signals.reader';
+import { EventsModule } from './events/events.module';
+import { EventSignalsReader } from './events/signals.reader';
 
 /** The API process: HTTP controllers and the in-memory indexes; no job processors. */
 @Module({})
@@ -14,9 +24,29 @@ export class AppModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config), IndexModule, TerminusModule.forRoot({ logger: false })],
-      controllers: [CatalogueController, HealthController],
-      providers: [CatalogueService, SimilarService],
+      imports: [
+        CoreModule.forRoot(config),
+        IndexModule,
+        EventsModule,
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [
+        CatalogueController,
+        HealthController,
+        JobsController,
+        RankingConfigController,
+        RecommendController,
+      ],
+      providers: [
+        CatalogueService,
+        SimilarService,
+        RankingConfigRepository,
+        RankingConfigService,
+        RecommendService,
+        RecommendationRepository,
+        // The events pipeline fills the behavioural sources (src/events).
+        { provide: SignalsReader, useExisting: EventSignalsReader },
+      ],
     };
   }
 }

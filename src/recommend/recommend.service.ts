@@ -1,0 +1,390 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { CatalogueService } from '../catalogue/catalogue.service';
+import type { Item } from '../domain/item';
+import {
+  assignVariant,
+  compareRankings,
+  eligibility,
+  isEmptyFilters,
+  isHideRule,
+  parseRankingConfig,
+  rank,
+  recommendVector,
+  similarCandidates,
+  type Candidate,
+  type Comparison,
+  type Explanation,
+  type RankingConfig,
+  type SourceName,
+} from '../domain/ranking';
+import type { VectorIndex } from '../domain/vector-index';
+import { EmbedderService } from '../embedding/embedder.service';
+import { IndexRegistry, type CatalogueView } from '../index/index-registry';
+import {
+  RankingConfigService,
+  DEFAULT_CONFIG_NAME,
+  type ResolvedConfig,
+} from '../ranking/ranking-config.service';
+import type { CompareRequest, ConfigRef, RecommendContext, RecommendRequest } from './recommend.dto';
+import { RecommendationRepository, type ServedList } from './recommendation.repository';
+import { SignalsReader, type SignalRequest } from './signals.reader';
+
+export interface RecommendedItem {
+  id: string;
+  score: number;
+  item: Item;
+  explain?: Explanation;
+}
+
+export interface RecommendResponse {
+  items: RecommendedItem[];
+  recommId: string;
+  /** Next page, or null when this page came back short. */
+  cursor: string | null;
+  config: { name: string; version: number };
+  variant?: { experiment: string; name: string };
+}
+
+export interface RankOptions {
+  alreadyServed?: ReadonlySet<string>;
+  explain?: boolean;
+  /** Cap the sources (similar endpoint): only these run. */
+  onlySources?: ReadonlySet<SourceName>;
+}
+
+// Context items beyond this many become one averaged query, so a long session cannot fan out into many ANN walks.
+const MAX_SEPARATE_QUERIES = 10;
+const QUERY_CACHE_SIZE = 1000;
+const NEW_ARRIVALS_TTL_MS = 5_000;
+
+/** Recommendations: candidate sources → rank() → served-list bookkeeping for cursors. */
+@Injectable()
+export class RecommendService {
+  private readonly queryVectors = new Map<string, Float32Array>();
+  private readonly newest = new WeakMap<Map<string, Item>, { at: number; size: number; ids: string[] }>();
+
+  constructor(
+    private readonly registry: IndexRegistry,
+    private readonly catalogues: CatalogueService,
+    private readonly configs: RankingConfigService,
+    private readonly served: RecommendationRepository,
+    private readonly signals: SignalsReader,
+    private readonly embedders: EmbedderService,
+  ) {}
+
+  async recommend(c: string, req: RecommendRequest): Promise<RecommendResponse> {
+    const view = await this.view(c);
+    let configName = req.config ?? DEFAULT_CONFIG_NAME;
+    let variant: RecommendResponse['variant'];
+    if (req.experiment !== undefined) {
+      const experiment = await this.configs.experiment(c, req.experiment);
+      const unit = req.userId ?? req.sessionId ?? '';
+      const chosen = assignVariant(experiment.variants, unit, req.experiment).variant;
+      configName = chosen.config;
+      variant = { experiment: req.experiment, name: chosen.name ?? chosen.config };
+    }
+    const resolved = await this.configs.resolve(c, configName);
+
+    const fingerprint = fingerprintOf(req);
+    let recommId: string;
+    let page = 1;
+    let list: ServedList;
+    if (req.cursor !== undefined) {
+      const cur = decodeCursor(req.cursor);
+      const stored = await this.served.get(c, cur.recommId);
+      if (!stored) {
+        throw new BadRequestException({
+          message: 'Cursor expired or unknown for this catalogue; start again without a cursor',
+          errors: [{ path: 'cursor', message: 'expired or not from this catalogue' }],
+        });
+      }
+      const mismatch =
+        stored.experiment !== req.experiment
+          ? `experiment '${stored.experiment ?? '(none)'}'`
+          : stored.experiment === undefined && stored.config !== configName
+            ? `config '${stored.config}'`
+            : stored.fingerprint !== fingerprint
+              ? 'a different request context'
+              : undefined;
+      if (mismatch || cur.page > stored.pages.length + 1) {
+        throw new BadRequestException({
+          message: `Cursor belongs to ${mismatch ?? 'a page not served yet'}; send the same request with it`,
+          errors: [{ path: 'cursor', message: 'does not match this request' }],
+        });
+      }
+      recommId = cur.recommId;
+      page = cur.page;
+      list = { ...stored, pages: stored.pages.slice(0, page - 1) };
+    } else {
+      recommId = randomBytes(12).toString('base64url');
+      list = { config: configName, experiment: req.experiment, fingerprint, pages: [] };
+    }
+
+    const alreadyServed = new Set<string>();
+    for (const p of list.pages) for (const id of p) alreadyServed.add(id);
+    const ranked = await this.rank(c, view, resolved.config, req, { alreadyServed, explain: req.explain });
+    list.pages.push(ranked.map((r) => r.id));
+    await this.served.save(c, recommId, list);
+
+    return {
+      items: ranked,
+      recommId,
+      cursor: ranked.length < req.limit ? null : encodeCursor(recommId, page + 1),
+      config: { name: resolved.name, version: resolved.version },
+      ...(variant ? { variant } : {}),
+    };
+  }
+
+  /** Both configs on the same request context, side by side with overlap@k and Kendall tau. */
+  async compare(c: string, req: CompareRequest): Promise<{ a: CompareSide; b: CompareSide } & Comparison> {
+    const view = await this.view(c);
+    const [ra, rb] = await Promise.all([this.configFor(c, req.a, 'a'), this.configFor(c, req.b, 'b')]);
+    const [la, lb] = await Promise.all([
+      this.rank(c, view, ra.config, req.request),
+      this.rank(c, view, rb.config, req.request),
+    ]);
+    const k = req.k ?? req.request.limit;
+    const cmp = compareRankings(
+      la.map((r) => r.id),
+      lb.map((r) => r.id),
+      k,
+    );
+    const side = (r: ResolvedConfig, list: RecommendedItem[]): CompareSide => ({
+      config: { name: r.name, version: r.version },
+      items: list.map(({ id, score, item }) => ({ id, score, title: item.title })),
+    });
+    return { a: side(ra, la), b: side(rb, lb), ...cmp };
+  }
+
+  /** Candidate sources for one request, then rank(); the shared core of recommendations, compare and similar. */
+  async rank(
+    c: string,
+    view: CatalogueView | undefined,
+    config: RankingConfig,
+    req: Pick<
+      RecommendContext,
+      | 'userId'
+      | 'sessionId'
+      | 'itemIds'
+      | 'sessionItemIds'
+      | 'positive'
+      | 'negative'
+      | 'query'
+      | 'filters'
+      | 'exclude'
+      | 'limit'
+    >,
+    opts: RankOptions = {},
+  ): Promise<RecommendedItem[]> {
+    if (!view) return [];
+    const items = view.items;
+    const index = view.index?.index;
+    const now = Date.now();
+    const contextIds = [...req.itemIds, ...req.sessionItemIds, ...req.positive, ...req.negative];
+    const eligible = eligibility({
+      config,
+      filters: req.filters,
+      exclude: req.exclude,
+      contextIds,
+      alreadyServed: opts.alreadyServed,
+      now,
+    });
+    const accept = (id: string): boolean => {
+      const item = items.get(id);
+      return item !== undefined && eligible(id, item);
+    };
+    // Unfiltered requests skip the sampled match-fraction estimate (a pass over every id).
+    const unfiltered = isEmptyFilters(config.filters, req.filters) && !config.rules.some(isHideRule);
+    const matchFraction = unfiltered ? 1 : undefined;
+    const search = (queries: readonly Float32Array[], k: number): Candidate[] =>
+      index && queries.length > 0
+        ? similarCandidates(index, queries, k, { filter: accept, matchFraction }).candidates
+        : [];
+
+    const signalReq: SignalRequest = {
+      catalogue: c,
+      userId: req.userId,
+      sessionId: req.sessionId,
+      itemIds: [...req.itemIds, ...req.sessionItemIds, ...req.positive],
+      limit: 0,
+      accept,
+      searchVectors: search,
+    };
+    const run = async (source: SourceName, limit: number): Promise<[SourceName, Candidate[]]> => {
+      switch (source) {
+        case 'similar':
+          return [source, search(this.contextQueries(index, req), limit)];
+        case 'query': {
+          if (!req.query || !view.index) return [source, []];
+          const v = await this.embedQuery(view.index.model, req.query);
+          return [source, search([v], limit)];
+        }
+        case 'new_arrivals':
+          return [source, this.newArrivals(items, limit, accept)];
+        case 'trending':
+          return [source, await this.signals.trending({ ...signalReq, limit })];
+        case 'bought_together':
+          return [source, await this.signals.boughtTogether({ ...signalReq, limit })];
+        case 'user_interests':
+          return [source, await this.signals.userInterests({ ...signalReq, limit })];
+      }
+    };
+    const lists = await Promise.all(
+      config.candidates
+        .filter((s) => !opts.onlySources || opts.onlySources.has(s.source))
+        .map((s) => run(s.source, s.limit)),
+    );
+    const candidates = new Map<SourceName, Candidate[]>(lists);
+
+    let popularity: ((id: string) => number) | undefined;
+    if (config.score.popularity > 0) {
+      const ids = new Set<string>();
+      for (const [, list] of lists) for (const cand of list) ids.add(cand.id);
+      if (ids.size > 0) {
+        const pops = await this.signals.popularity(c, [...ids]);
+        if (pops.size > 0) popularity = (id) => pops.get(id) ?? 0;
+      }
+    }
+
+    const ranked = rank({
+      candidates,
+      item: (id) => items.get(id),
+      popularity,
+      vector: index && config.diversity.mmrLambda < 1 ? (id) => index.vector(id) : undefined,
+      config,
+      filters: req.filters,
+      exclude: req.exclude,
+      contextIds,
+      alreadyServed: opts.alreadyServed,
+      limit: req.limit,
+      now,
+      explain: opts.explain,
+    });
+    return ranked.map((r) => ({ ...r, score: round(r.score) }));
+  }
+
+  /** The catalogue's in-memory view; 404 for an unknown catalogue, undefined when it exists but holds nothing yet. */
+  async view(c: string): Promise<CatalogueView | undefined> {
+    const view = this.registry.view(c);
+    if (view) return view;
+    await this.catalogues.requireCatalogue(c);
+    return undefined;
+  }
+
+  /** Qdrant-style: positives (with the context items) minus negatives as one vector; plain context items one query each. */
+  private contextQueries(
+    index: VectorIndex | undefined,
+    req: Pick<RecommendContext, 'itemIds' | 'sessionItemIds' | 'positive' | 'negative'>,
+  ): Float32Array[] {
+    if (!index) return [];
+    const vectors = (ids: readonly string[]): Float32Array[] =>
+      ids.map((id) => index.vector(id)).filter((v): v is Float32Array => v !== undefined);
+    const context = vectors([...req.itemIds, ...req.sessionItemIds.slice(-MAX_SEPARATE_QUERIES)]);
+    const positives = vectors(req.positive);
+    const negatives = vectors(req.negative);
+    if (positives.length === 0 && negatives.length === 0) {
+      if (context.length <= MAX_SEPARATE_QUERIES) return context;
+      const avg = recommendVector(context);
+      return avg ? [avg] : [];
+    }
+    const v = recommendVector([...positives, ...context], negatives);
+    return v ? [v] : [];
+  }
+
+  private async embedQuery(model: string, text: string): Promise<Float32Array> {
+    const key = `${model}\u0000${text}`;
+    const hit = this.queryVectors.get(key);
+    if (hit) {
+      // Refresh recency: Map keeps insertion order, so the oldest key is evicted first.
+      this.queryVectors.delete(key);
+      this.queryVectors.set(key, hit);
+      return hit;
+    }
+    const embedder = await this.embedders.get(model);
+    const [v] = await embedder.embed([text]);
+    this.queryVectors.set(key, v);
+    if (this.queryVectors.size > QUERY_CACHE_SIZE) {
+      const oldest = this.queryVectors.keys().next().value;
+      if (oldest !== undefined) this.queryVectors.delete(oldest);
+    }
+    return v;
+  }
+
+  /** Newest by createdAt; the sorted id list is rebuilt at most every few seconds or when the item count changes. */
+  private newArrivals(items: Map<string, Item>, limit: number, accept: (id: string) => boolean): Candidate[] {
+    const now = Date.now();
+    let cached = this.newest.get(items);
+    if (!cached || cached.size !== items.size || now - cached.at > NEW_ARRIVALS_TTL_MS) {
+      const dated: { id: string; t: number }[] = [];
+      for (const [id, item] of items) {
+        const t = item.createdAt ? Date.parse(item.createdAt) : NaN;
+        if (!Number.isNaN(t)) dated.push({ id, t });
+      }
+      dated.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      cached = { at: now, size: items.size, ids: dated.map((d) => d.id) };
+      this.newest.set(items, cached);
+    }
+    const out: Candidate[] = [];
+    for (const id of cached.ids) {
+      if (out.length >= limit) break;
+      if (accept(id)) out.push({ id, score: limit - out.length });
+    }
+    return out;
+  }
+
+  private async configFor(c: string, ref: ConfigRef, side: 'a' | 'b'): Promise<ResolvedConfig> {
+    if (ref.name !== undefined) {
+      return ref.version !== undefined
+        ? this.configs.resolveVersion(c, ref.name, ref.version)
+        : this.configs.resolve(c, ref.name);
+    }
+    const parsed = parseRankingConfig(ref.config);
+    if (!parsed.ok) {
+      throw new BadRequestException({
+        message: `Invalid inline config in ${side}`,
+        errors: parsed.errors.map((e) => ({ ...e, path: `${side}.config.${e.path}` })),
+      });
+    }
+    return { name: '(inline)', version: 0, config: parsed.config };
+  }
+}
+
+export interface CompareSide {
+  config: { name: string; version: number };
+  items: { id: string; score: number; title: string }[];
+}
+
+function fingerprintOf(req: RecommendRequest): string {
+  const ctx = [
+    req.userId,
+    req.sessionId,
+    req.itemIds,
+    req.sessionItemIds,
+    req.positive,
+    req.negative,
+    req.query,
+    req.filters,
+    req.exclude,
+  ];
+  return createHash('sha1').update(JSON.stringify(ctx)).digest('base64url');
+}
+
+function encodeCursor(recommId: string, page: number): string {
+  return Buffer.from(`${recommId}.${page}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { recommId: string; page: number } {
+  const m = /^([A-Za-z0-9_-]{16})\.(\d{1,6})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m || Number(m[2]) < 2) {
+    throw new BadRequestException({
+      message: 'Malformed cursor; pass the cursor of a previous response unchanged',
+      errors: [{ path: 'cursor', message: 'malformed' }],
+    });
+  }
+  return { recommId: m[1], page: Number(m[2]) };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

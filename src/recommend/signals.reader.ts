@@ -1,0 +1,27 @@
+import type { Candidate } from '../domain/ranking';
+
+/** What a behavioural source gets to work with for one request. */
+export interface SignalRequest {
+  catalogue: string;
+  userId?: string;
+  sessionId?: string;
+  /** Context items: itemIds ∪ sessionItemIds ∪ positive. */
+  itemIds: readonly string[];
+  limit: number;
+  /** Filters, hides, exclusions and already-served ids: apply before cutting to `limit`. */
+  accept: (id: string) => boolean;
+  /** ANN over the catalogue's index with the same `accept`, for sources that produce vectors (user interests). */
+  searchVectors: (vectors: readonly Float32Array[], k: number) => Candidate[];
+}
+
+/** The seam the events pipeline fills (src/events/signals.reader.ts): behavioural candidate sources and popularity. */
+export abstract class SignalsReader {
+  /** Most popular eligible items, best first; score = popularity. */
+  abstract trending(req: SignalRequest): Promise<Candidate[]>;
+  /** Items co-interacted with the context items; score on any non-negative scale. */
+  abstract boughtTogether(req: SignalRequest): Promise<Candidate[]>;
+  /** Items matching the user's (or session's) interests; score is cosine in [0,1]. */
+  abstract userInterests(req: SignalRequest): Promise<Candidate[]>;
+  /** Popularity of each id (absent = 0), in one round trip. */
+  abstract popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>>;
+}
