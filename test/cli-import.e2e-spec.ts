@@ -216,12 +216,47 @@ describe('CLI import / export (real child process against the real API)', () => 
     expect(missing.stderr).toMatch(/catalogue 'no-such-catalogue' not found/);
   });
 
-  it('reindex either starts a job or says clearly that the endpoint is missing', async () => {
+  it('reindex without --wait prints the job id and returns at once', async () => {
     const r = await cli(['reindex', '-c', 'ml-jsonl'], env);
-    if (r.code === 0) expect(r.stdout.trim()).not.toBe('');
-    else {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/reindex answered 404/);
-    }
+    expect(r.code).toBe(0);
+    const jobId = r.stdout.trim();
+    expect(jobId).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect((await s.call('GET', `/v1/jobs/${jobId}`)).body).toMatchObject({ state: expect.any(String) });
+  });
+});
+
+describe('CLI reindex --wait (real API and worker)', () => {
+  let s: Stack;
+  let dir: string;
+
+  beforeAll(async () => {
+    s = await startStack('cli-reindex');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recsvc-cli-reindex-'));
+  });
+  afterAll(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('follows a reindex job to completion with progress, and exits 1 for an unknown catalogue', async () => {
+    const env = { RECSVC_URL: s.url, ADMIN_API_KEY: API_KEY };
+    const file = path.join(dir, 'small.jsonl');
+    const movies = readMovies(path.join(SHARED_DIR, 'data/movielens-ml-latest-small')).slice(0, 40);
+    fs.writeFileSync(file, movies.map((m) => JSON.stringify(m)).join('\n'));
+    expect((await cli(['import', file, '-c', 'small', '--no-progress'], env)).code).toBe(0);
+
+    const r = await cli(
+      ['reindex', '-c', 'small', '--text-template', '{title}. {categories}', '--wait'],
+      env,
+    );
+    expect(r.stderr).toMatch(/reindex job \S+ started/);
+    expect(r.stderr).toMatch(/job \S+ completed: processed 40 of 40, errors 0/);
+    expect(r.code).toBe(0);
+    const meta = await s.call('GET', '/v1/catalogues/small');
+    expect(meta.body).toMatchObject({ textTemplate: '{title}. {categories}', items: 40, reindex: null });
+
+    const missing = await cli(['reindex', '-c', 'no-such-catalogue', '--wait'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/reindex answered 404/);
   });
 });
