@@ -1,0 +1,61 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { log, ROOT, startChild } from './util';
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  /** Seconds measured, after `warmup` seconds that are not. */
+  duration: number;
+  warmup: number;
+  method: 'GET' | 'POST';
+  /** Rotated through, one per request. */
+  paths: string[];
+  bodies?: string[];
+  /** Requests/s across all connections (autocannon overallRate); unset: as fast as answers come. */
+  rate?: number;
+  headers: Record<string, string>;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  /** Requests/s answered 200. */
+  okRps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+  bytesPerSecond: number;
+}
+
+/** Runs autocannon in a child process against `spec.url` and returns its figures. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  let out = '';
+  // The spec (with up to 1,000 request bodies) goes through a file: argv has a size limit.
+  const specFile = path.join(os.tmpdir(), `recsvc-load-${process.pid}-${Date.now()}.json`);
+  fs.writeFileSync(specFile, JSON.stringify(spec));
+  const child = startChild(
+    ['--import', 'tsx', path.join(ROOT, 'bench/load-child.ts'), specFile],
+    {},
+    {
+      stdout: (chunk) => {
+        out += chunk;
+      },
+    },
+  );
+  const code = await new Promise<number | null>((r) => child.proc.once('exit', (c) => r(c)));
+  fs.rmSync(specFile, { force: true });
+  if (code !== 0) throw new Error(`load generator exited ${code}:\n${child.tail()}`);
+  const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+  if (result.non2xx > 0 || result.errors > 0) {
+    log(
+      `load: ${result.non2xx} non-2xx, ${result.errors} errors; statuses ${JSON.stringify(result.statuses)}`,
+    );
+  }
+  return result;
+}
