@@ -287,6 +287,15 @@ const VARIANTS: Record<string, Variant[]> = {
         ),
     ],
   ],
+  // The service's rating weight is valueScale·(value+valueOffset); ≤ 0 adds no co-occurrence or popularity.
+  svcweights: [
+    ['w=1 (research)', (c) => c],
+    ['w=r-3 (service default)', ew((r) => r - 3)],
+    ['w=r-2', ew((r) => r - 2)],
+    ['w=r-1', ew((r) => r - 1)],
+    ['w=r', ew((r) => r)],
+    ['w=(r-2.5)', ew((r) => r - 2.5)],
+  ],
   cooc: [
     ['base', (c) => c],
     ['steps 1', win({ maxSteps: 1 })],
