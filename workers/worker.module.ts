@@ -2,7 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../src/config/config';
 import { CoreModule } from '../src/core.module';
 import { EmbedProcessor } from '../src/jobs/embed.processor';
+import { ReindexProcessor } from '../src/jobs/reindex.processor';
 import { SignalsProcessor } from '../src/jobs/signals.processor';
+import { RankingConfigRepository } from '../src/ranking/ranking-config.repository';
 
 /** The worker process: job processors only, no HTTP server. */
 @Module({})
@@ -11,7 +13,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [CoreModule.forRoot(config)],
-      providers: [EmbedProcessor, SignalsProcessor],
+      providers: [EmbedProcessor, ReindexProcessor, SignalsProcessor, RankingConfigRepository],
     };
   }
 }

@@ -8,12 +8,13 @@ import {
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
-import { DEFAULT_RANKING_CONFIG, eventWeight } from '../domain/ranking';
+import { DEFAULT_RANKING_CONFIG, eventWeight, parseRankingConfig, type EventWeight } from '../domain/ranking';
 import { DEFAULT_NEIGHBOUR_CAP, DEFAULT_WINDOW } from '../domain/personalization/co-occurrence';
 import { DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../domain/personalization/popularity';
 import { USER_HISTORY_LENGTH } from '../domain/personalization/user-interests';
 import type { QueuedEvent } from '../events/events.dto';
 import { SIGNALS_GROUP } from '../events/events.repository';
+import { RankingConfigRepository } from '../ranking/ranking-config.repository';
 import { createRedis } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
@@ -22,6 +23,8 @@ import { REDIS } from '../redis/redis.tokens';
 export const SESSION_TTL_SECONDS = 7 * 86400;
 const BATCH = 1000;
 const CONSUMER = 'signals-1';
+// A changed `default` config's eventWeights apply to events read after this long.
+const WEIGHTS_TTL_MS = 5_000;
 
 // Applies a batch in order and acks it in the same script, so a crash never applies an event twice.
 // KEYS: popularity, popularity meta, cooc totals, events. ARGV: hist prefix, cooc prefix, half-life s,
@@ -95,12 +98,17 @@ export class SignalsProcessor implements OnApplicationBootstrap, OnApplicationSh
   private loop?: Promise<void>;
   private readonly attached = new Set<string>();
   private recovered = false;
+  private readonly weights = new Map<
+    string,
+    { at: number; weights: Readonly<Record<string, EventWeight>> }
+  >();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly catalogues: CatalogueRepository,
+    private readonly configs: RankingConfigRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -168,7 +176,7 @@ export class SignalsProcessor implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async apply(catalogue: string, entries: [string, string[]][]): Promise<number> {
-    const weights = DEFAULT_RANKING_CONFIG.eventWeights;
+    const weights = await this.eventWeights(catalogue);
     const args: string[] = [];
     const ids: string[] = [];
     const attributed: QueuedEvent[] = [];
@@ -206,6 +214,17 @@ export class SignalsProcessor implements OnApplicationBootstrap, OnApplicationSh
     );
     if (attributed.length > 0) await this.attribute(catalogue, attributed);
     return ids.length;
+  }
+
+  /** The catalogue's `default` config's eventWeights (the built-in ones until it is overridden). */
+  private async eventWeights(catalogue: string): Promise<Readonly<Record<string, EventWeight>>> {
+    const hit = this.weights.get(catalogue);
+    if (hit && Date.now() - hit.at < WEIGHTS_TTL_MS) return hit.weights;
+    const stored = await this.configs.current(catalogue, 'default');
+    const parsed = stored ? parseRankingConfig(stored.config) : undefined;
+    const weights = parsed?.ok ? parsed.config.eventWeights : DEFAULT_RANKING_CONFIG.eventWeights;
+    this.weights.set(catalogue, { at: Date.now(), weights });
+    return weights;
   }
 
   /** Counts events served under an experiment per (config, type); the served list names both. */

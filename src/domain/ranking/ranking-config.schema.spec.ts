@@ -154,8 +154,8 @@ describe('eventWeight', () => {
   it('reads fixed weights, derives rating from its value and weighs unknown types 0', () => {
     const w = DEFAULT_RANKING_CONFIG.eventWeights;
     expect(eventWeight(w, 'purchase')).toBe(5);
-    expect(eventWeight(w, 'rating', 5)).toBe(2);
-    expect(eventWeight(w, 'rating', 1)).toBe(-2);
+    expect(eventWeight(w, 'rating', 5)).toBe(3);
+    expect(eventWeight(w, 'rating', 1)).toBe(-1);
     expect(eventWeight(w, 'rating')).toBe(0);
     expect(eventWeight(w, 'toString')).toBe(0);
     expect(eventWeight(w, 'unknown')).toBe(0);
