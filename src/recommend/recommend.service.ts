@@ -6,6 +6,7 @@ import {
   assignVariant,
   compareRankings,
   eligibility,
+  estimateMatchFraction,
   isEmptyFilters,
   isHideRule,
   parseRankingConfig,
@@ -56,6 +57,7 @@ export interface RankOptions {
 // Context items beyond this many become one averaged query, so a long session cannot fan out into many ANN walks.
 const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
+const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 const NEW_ARRIVALS_TTL_MS = 5_000;
 
 /** Recommendations: candidate sources → rank() → served-list bookkeeping for cursors. */
@@ -194,13 +196,16 @@ export class RecommendService {
       const item = items.get(id);
       return item !== undefined && eligible(id, item);
     };
-    // Unfiltered requests skip the sampled match-fraction estimate (a pass over every id).
+    // Unfiltered requests skip the sampled match-fraction estimate (a pass over every id); filtered ones estimate once.
     const unfiltered = isEmptyFilters(config.filters, req.filters) && !config.rules.some(isHideRule);
-    const matchFraction = unfiltered ? 1 : undefined;
-    const search = (queries: readonly Float32Array[], k: number): Candidate[] =>
-      index && queries.length > 0
-        ? similarCandidates(index, queries, k, { filter: accept, matchFraction }).candidates
-        : [];
+    let matchFraction: number | undefined = unfiltered ? 1 : undefined;
+    const search = (queries: readonly Float32Array[], k: number): Candidate[] => {
+      if (!index || queries.length === 0) return [];
+      if (matchFraction === undefined) matchFraction = estimateMatchFraction(index, accept);
+      // The filter runs inside the graph walk, so without selective filters no oversampling is needed.
+      const oversample = unfiltered ? 1 : 2;
+      return similarCandidates(index, queries, k, { filter: accept, matchFraction, oversample }).candidates;
+    };
 
     const signalReq: SignalRequest = {
       catalogue: c,
@@ -230,11 +235,11 @@ export class RecommendService {
           return [source, await this.signals.userInterests({ ...signalReq, limit })];
       }
     };
-    const lists = await Promise.all(
-      config.candidates
-        .filter((s) => !opts.onlySources || opts.onlySources.has(s.source))
-        .map((s) => run(s.source, s.limit)),
-    );
+    // I/O-bound sources start first, so their round trips overlap the CPU-bound ANN walks.
+    const sources = config.candidates
+      .filter((c) => !opts.onlySources || opts.onlySources.has(c.source))
+      .sort((a, b) => Number(CPU_SOURCES.has(a.source)) - Number(CPU_SOURCES.has(b.source)));
+    const lists = await Promise.all(sources.map((c) => run(c.source, c.limit)));
     const candidates = new Map<SourceName, Candidate[]>(lists);
 
     let popularity: ((id: string) => number) | undefined;
