@@ -1,6 +1,7 @@
 // Load generator in its own process (autocannon), so it never shares an event loop with a server.
 // Input: the path of a JSON file (LoadSpec); output: one JSON line (LoadResult) on stdout.
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import type { LoadResult, LoadSpec } from './lib/load';
 
 interface AutocannonRequest {
@@ -36,7 +37,6 @@ function run(spec: LoadSpec, seconds: number, latencies?: number[], statuses?: M
         url: spec.url,
         connections: spec.connections,
         duration: seconds,
-        ...(spec.rate ? { overallRate: spec.rate } : {}),
         method: spec.method,
         headers: spec.headers,
         requests: [
@@ -62,19 +62,75 @@ function run(spec: LoadSpec, seconds: number, latencies?: number[], statuses?: M
   });
 }
 
-async function main(): Promise<void> {
-  const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as LoadSpec;
-  if (spec.warmup > 0) await run(spec, spec.warmup);
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
+/**
+ * Open loop at a fixed rate, evenly spaced (autocannon's overallRate sends each connection's quota in a
+ * burst every second). Latency counts from the scheduled send time, so a stalled server is not hidden.
+ */
+async function openLoop(
+  spec: LoadSpec,
+  seconds: number,
+  latencies?: number[],
+  statuses?: Map<number, number>,
+) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+  const target = new URL(spec.url);
+  const interval = 1000 / spec.rate!;
+  const total = Math.round(seconds * spec.rate!);
   const started = performance.now();
-  const res = await run(spec, spec.duration, latencies, statuses);
-  const seconds = (performance.now() - started) / 1000;
+  let errors = 0;
+  const pending: Promise<void>[] = [];
+  const send = (i: number, due: number) =>
+    new Promise<void>((resolve) => {
+      const body = spec.bodies?.[i % spec.bodies.length];
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: spec.method,
+          path: spec.paths[i % spec.paths.length],
+          headers: body ? { ...spec.headers, 'content-length': Buffer.byteLength(body) } : spec.headers,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies?.push(performance.now() - due);
+            statuses?.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(send(i, due));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return { errors, seconds: (performance.now() - started) / 1000 };
+}
+
+function summary(
+  latencies: number[],
+  statuses: Map<number, number>,
+  seconds: number,
+  errors: number,
+  bytesPerSecond: number,
+): LoadResult {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
   const ok = statuses.get(200) ?? 0;
-  const result: LoadResult = {
+  let non2xx = 0;
+  for (const [status, n] of statuses) if (status < 200 || status >= 300) non2xx += n;
+  return {
     requests: latencies.length,
     rps: latencies.length / seconds,
     okRps: ok / seconds,
@@ -82,11 +138,30 @@ async function main(): Promise<void> {
     p95: pct(95),
     p99: pct(99),
     max: latencies[latencies.length - 1],
-    errors: res.errors + res.timeouts,
-    non2xx: res.non2xx,
+    errors,
+    non2xx,
     statuses: Object.fromEntries(statuses),
-    bytesPerSecond: res.throughput.average,
+    bytesPerSecond,
   };
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as LoadSpec;
+  if (spec.rate) {
+    if (spec.warmup > 0) await openLoop(spec, spec.warmup);
+    const latencies: number[] = [];
+    const statuses = new Map<number, number>();
+    const res = await openLoop(spec, spec.duration, latencies, statuses);
+    process.stdout.write(`${JSON.stringify(summary(latencies, statuses, res.seconds, res.errors, 0))}\n`);
+    return;
+  }
+  if (spec.warmup > 0) await run(spec, spec.warmup);
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  const started = performance.now();
+  const res = await run(spec, spec.duration, latencies, statuses);
+  const seconds = (performance.now() - started) / 1000;
+  const result = summary(latencies, statuses, seconds, res.errors + res.timeouts, res.throughput.average);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

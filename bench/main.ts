@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     }
     log(`section ${section} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const json = report.write(sections, options);
+  const json = await report.write(sections, options);
   log(`wrote bench/RESULTS.md and ${json}`);
   if (failed) process.exitCode = 1;
 }

@@ -230,21 +230,28 @@ export async function startApi(
   const workers = opts.workers ?? 1;
   const env = serviceEnv(prefix, { PORT: String(port), API_WORKERS: String(workers), ...opts.env });
   const main = path.join(ROOT, 'dist/src/main.js');
-  // Profiling starts on the first SIGUSR2 (after ready, so start-up is not in it) and the second one writes
-  // the profile and exits.
+  // Profiling starts when <profileDir>/start appears (after ready, so start-up is not in it); when
+  // <profileDir>/stop appears the profile is written and the process exits. Files, not signals: Nest's
+  // shutdown hooks own the signals.
   const profiler = `
-    const inspector = require('node:inspector'); const fs = require('node:fs');
-    const session = new inspector.Session(); session.connect(); let on = false;
-    process.on('SIGUSR2', () => {
-      if (!on) { on = true; session.post('Profiler.enable', () => session.post('Profiler.start')); return; }
-      session.post('Profiler.stop', (err, res) => {
-        if (!err) fs.writeFileSync(process.env.BENCH_PROFILE_FILE, JSON.stringify(res.profile));
-        process.exit(0);
-      });
-    });
+    const inspector = require('node:inspector'); const fs = require('node:fs'); const path = require('node:path');
+    const dir = process.env.BENCH_PROFILE_DIR; const session = new inspector.Session(); session.connect();
+    let on = false;
+    setInterval(() => {
+      if (!on && fs.existsSync(path.join(dir, 'start'))) {
+        on = true;
+        session.post('Profiler.enable', () => session.post('Profiler.start'));
+      } else if (on && fs.existsSync(path.join(dir, 'stop'))) {
+        on = false;
+        session.post('Profiler.stop', (err, res) => {
+          if (!err) fs.writeFileSync(path.join(dir, 'api.cpuprofile'), JSON.stringify(res.profile));
+          process.exit(0);
+        });
+      }
+    }, 50).unref();
     require(process.argv[1]);`;
   const args = opts.profileDir ? ['-e', profiler, main] : [main];
-  if (opts.profileDir) env.BENCH_PROFILE_FILE = path.join(opts.profileDir, 'api.cpuprofile');
+  if (opts.profileDir) env.BENCH_PROFILE_DIR = opts.profileDir;
   const child = startChild(args, env);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 900_000);
@@ -264,7 +271,7 @@ export async function startApi(
     }
     await sleep(streak > 0 ? 20 : 250);
   }
-  if (opts.profileDir) child.proc.kill('SIGUSR2');
+  if (opts.profileDir) fs.writeFileSync(path.join(opts.profileDir, 'start'), '');
   return {
     child,
     url,
@@ -272,7 +279,7 @@ export async function startApi(
     async stop() {
       if (opts.profileDir && child.proc.exitCode === null) {
         const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
-        child.proc.kill('SIGUSR2');
+        fs.writeFileSync(path.join(opts.profileDir, 'stop'), '');
         await Promise.race([exited, sleep(15_000)]);
       }
       await child.stop();

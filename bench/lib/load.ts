@@ -13,7 +13,7 @@ export interface LoadSpec {
   /** Rotated through, one per request. */
   paths: string[];
   bodies?: string[];
-  /** Requests/s across all connections (autocannon overallRate); unset: as fast as answers come. */
+  /** Open loop at this many requests/s, evenly spaced (node:http client); unset: autocannon closed loop. */
   rate?: number;
   headers: Record<string, string>;
 }

@@ -5,6 +5,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 /** Where a frame's code lives: a package, node internals, our code, or V8's own buckets. */
@@ -23,14 +24,24 @@ export function summariseProfile(file: string, top = 12): { text: string; owners
   const byFn = new Map<string, number>();
   const byOwner = new Map<string, number>();
   let busy = 0;
+  const parentOf = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
     if (hits === 0) continue;
     const { functionName, url, lineNumber } = n.callFrame;
     if (functionName === '(idle)') continue;
     busy += hits;
-    const name =
-      `${functionName || '(anonymous)'} ${url ? `${path.basename(url)}:${lineNumber + 1}` : ''}`.trim();
+    let name = `${functionName || '(anonymous)'}${url ? ` ${path.basename(url)}:${lineNumber + 1}` : ''}`;
+    // A native frame (hnswlib's searchKnn, a socket write) is named after its nearest JavaScript caller.
+    let parent = url || functionName.startsWith('(') ? undefined : parentOf.get(n.id);
+    while (parent && !parent.callFrame.url) parent = parentOf.get(parent.id);
+    if (parent) {
+      const c = parent.callFrame;
+      name = `${name} called from ${c.functionName || '(anonymous)'} ${path.basename(c.url)}:${c.lineNumber + 1}`;
+    } else if (!url && !functionName) {
+      name = '(native code with no JavaScript caller: I/O, event loop)';
+    }
     const o = owner(url, functionName);
     byFn.set(`${name} [${o}]`, (byFn.get(`${name} [${o}]`) ?? 0) + hits);
     byOwner.set(o, (byOwner.get(o) ?? 0) + hits);

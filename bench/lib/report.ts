@@ -45,7 +45,7 @@ export class Report {
     for (const f of this.figures) if (f.section === section && f.met === false && match(f)) f.limits = limits;
   }
 
-  write(sectionsRun: readonly SectionName[], options: unknown): string {
+  async write(sectionsRun: readonly SectionName[], options: unknown): Promise<string> {
     const m = machine();
     const lines: string[] = [];
     lines.push('# Benchmark results', '');
@@ -101,8 +101,11 @@ export class Report {
       }
       for (const n of this.notes.get(section) ?? []) lines.push(n, '');
     }
-    const md = lines.join('\n');
-    fs.writeFileSync(path.join(ROOT, 'bench/RESULTS.md'), md);
+    // Formatted like every other file, so `prettier --check` stays clean after a run.
+    const prettier = await import('prettier');
+    const file = path.join(ROOT, 'bench/RESULTS.md');
+    const config = (await prettier.resolveConfig(file)) ?? {};
+    fs.writeFileSync(file, await prettier.format(lines.join('\n'), { ...config, filepath: file }));
     ensureDir(RESULTS_DIR);
     const stamp = this.startedAt.toISOString().replace(/[:.]/g, '-');
     const jsonFile = path.join(RESULTS_DIR, `${stamp}.json`);

@@ -90,7 +90,9 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `every response's latency as measured by the generator. Each scenario runs twice: at peak (100 closed-loop ` +
       `connections: by Little's law the mean latency is then 100 / throughput, e.g. 18 ms at 5,500 req/s, so a ` +
       `p99 ≤ 15 ms at peak would need > 6,700 req/s from any server) and at a fixed rate of half our peak ` +
-      `(autocannon overallRate; the ceiling gets the same rate), where the percentiles show service time. The ` +
+      `(an open loop in the same generator process: evenly spaced requests over up to ${o.connections} keep-alive sockets, ` +
+      `latency counted from each request's scheduled time; the ceiling gets the same rate), where the percentiles ` +
+      `show service time rather than queueing. The ` +
       `p99 goal is judged at half peak. All three servers stay up during a size's runs (an idle one costs ` +
       `no CPU); peak runs go in ${o.servingRounds} round(s) of alternating order (ours, b, a / a, b, ours) and the best ` +
       `round of each server counts, so a burst of outside load hurts all alike.`,
