@@ -49,7 +49,8 @@ export class TransformersEmbedder implements Embedder {
     return vectors;
   }
 
+  /** Frees the ONNX session; a session shared with another app in the same process may already be gone. */
   async dispose(): Promise<void> {
-    await this.extractor.dispose?.();
+    await this.extractor.dispose?.().catch(() => undefined);
   }
 }

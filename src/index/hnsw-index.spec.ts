@@ -59,3 +59,30 @@ describe('HnswIndex', () => {
     expect(() => hnsw.upsert('x', new Float32Array(4))).toThrow(/4 dims/);
   });
 });
+
+describe('HnswIndex snapshots', () => {
+  it('saves and loads to an index that answers identically, deletes and free slots included', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const os = require('node:os') as typeof import('node:os');
+    const path = require('node:path') as typeof import('node:path');
+    const params = { m: 16, efConstruction: 100, efSearch: 64 };
+    const vectors = randomVectors(500, 24, 11);
+    const a = new HnswIndex(24, params);
+    vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
+    a.remove('id-3');
+    a.remove('id-4');
+    a.upsert('id-4b', vectors[4]);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
+    const labels = a.save(file);
+    const b = HnswIndex.load(24, params, file, labels);
+    expect(b.size).toBe(a.size);
+    expect(b.tombstones).toBe(1);
+    for (let q = 0; q < 40; q++) expect(b.search(vectors[q * 3], 10)).toEqual(a.search(vectors[q * 3], 10));
+    expect(b.has('id-3')).toBe(false);
+    b.upsert('again', vectors[3]);
+    expect(b.tombstones).toBe(0);
+    expect(() => HnswIndex.load(24, params, file, { ...labels, nextLabel: labels.nextLabel + 5 })).toThrow(
+      /id map/,
+    );
+  });
+});

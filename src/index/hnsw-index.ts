@@ -1,6 +1,13 @@
 import { HierarchicalNSW } from 'hnswlib-node';
 import type { Neighbour, SearchOptions, VectorIndex } from '../domain/vector-index';
 
+/** The id map saved beside an hnswlib file: label → id (null for freed labels). */
+export interface HnswLabels {
+  nextLabel: number;
+  freeLabels: number[];
+  ids: (string | null)[];
+}
+
 export interface HnswParams {
   m: number;
   efConstruction: number;
@@ -16,18 +23,46 @@ export class HnswIndex implements VectorIndex {
   private capacity: number;
   private nextLabel = 0;
   /** Labels freed by deletes; reused via hnswlib's replaceDeleted so the graph does not only grow. */
-  private readonly freeLabels: number[] = [];
+  private freeLabels: number[] = [];
   private efSearch: number;
 
   constructor(
     readonly dimension: number,
     private readonly params: HnswParams,
+    restore?: { file: string; labels: HnswLabels },
   ) {
-    this.capacity = Math.max(1024, params.initialCapacity ?? 1024);
     this.hnsw = new HierarchicalNSW('cosine', dimension);
-    this.hnsw.initIndex(this.capacity, params.m, params.efConstruction, 100, true);
     this.efSearch = params.efSearch;
+    if (restore) {
+      this.hnsw.readIndexSync(restore.file, true);
+      this.capacity = this.hnsw.getMaxElements();
+      this.nextLabel = restore.labels.nextLabel;
+      this.freeLabels = [...restore.labels.freeLabels];
+      this.idOf = restore.labels.ids.map((id) => id ?? undefined);
+      this.idOf.forEach((id, label) => id !== undefined && this.labelOf.set(id, label));
+      if (this.labelOf.size + this.freeLabels.length !== this.nextLabel || this.nextLabel > this.capacity) {
+        throw new Error('id map does not match the index file');
+      }
+    } else {
+      this.capacity = Math.max(1024, params.initialCapacity ?? 1024);
+      this.hnsw.initIndex(this.capacity, params.m, params.efConstruction, 100, true);
+    }
     this.hnsw.setEf(params.efSearch);
+  }
+
+  /** Loads an index written by `save` (the hnswlib file plus the id map, which hnswlib does not keep). */
+  static load(dimension: number, params: HnswParams, file: string, labels: HnswLabels): HnswIndex {
+    return new HnswIndex(dimension, params, { file, labels });
+  }
+
+  /** Writes the graph to `file` and returns the id map to store beside it. */
+  save(file: string): HnswLabels {
+    this.hnsw.writeIndexSync(file);
+    return {
+      nextLabel: this.nextLabel,
+      freeLabels: [...this.freeLabels],
+      ids: this.idOf.map((id) => id ?? null),
+    };
   }
 
   get size(): number {

@@ -68,11 +68,9 @@ export class IndexRegistry {
     else this.views.set(catalogue, { catalogue, items: new Map(), index });
   }
 
-  /** Applied at once on the replica that served a DELETE, before the stream echoes it. */
+  /** Applied at once on the replica that served a DELETE (answers skip ids without item fields); the stream's delete entry then removes the vector. */
   forget(catalogue: string, id: string): void {
-    const view = this.views.get(catalogue);
-    view?.items.delete(id);
-    view?.index?.index.remove(id);
+    this.views.get(catalogue)?.items.delete(id);
   }
 
   drop(catalogue: string): void {

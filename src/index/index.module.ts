@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { IndexRegistry } from './index-registry';
+import { SnapshotStore } from './snapshot.store';
 import { StreamFollower } from './stream-follower.service';
 
-@Module({ providers: [IndexRegistry, StreamFollower], exports: [IndexRegistry, StreamFollower] })
+@Module({
+  providers: [IndexRegistry, SnapshotStore, StreamFollower],
+  exports: [IndexRegistry, StreamFollower],
+})
 export class IndexModule {}

@@ -12,7 +12,19 @@ import type { Item } from '../domain/item';
 import { createRedis } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
+import cluster from 'node:cluster';
 import { IndexRegistry, type CatalogueIndex, type CatalogueView } from './index-registry';
+import { SnapshotStore } from './snapshot.store';
+
+const COMPACT_MIN_TOMBSTONES = 1000;
+const COMPACT_RATIO = 0.25;
+
+/** Orders stream ids (`<ms>-<seq>`). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}
 
 export type ChangeOp = 'item' | 'upsert' | 'delete' | 'activate';
 
@@ -38,6 +50,13 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
   private lastId = '0-0';
   private caughtUpOnce = false;
   private lastReadAt = 0;
+  /** Serialises index mutations with snapshot writes (hnswlib must not change while it is written). */
+  private lock: Promise<unknown> = Promise.resolve();
+  /** Catalogues changed since their last snapshot. */
+  private readonly dirty = new Set<string>();
+  /** Ids touched while a catalogue is being compacted, re-applied before the swap. */
+  private readonly compacting = new Map<string, Set<string>>();
+  private snapshotTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,6 +64,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     private readonly keys: RedisKeys,
     private readonly repo: CatalogueRepository,
     private readonly registry: IndexRegistry,
+    private readonly snapshots: SnapshotStore,
   ) {}
 
   /** Ready once the initial build is done and the stream was read recently. */
@@ -63,12 +83,56 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       forWorker: true,
     });
     this.loop = this.run();
+    if (this.writesSnapshots && this.config.SNAPSHOT_INTERVAL_SECONDS > 0) {
+      this.snapshotTimer = setInterval(
+        () => void this.saveSnapshots(),
+        this.config.SNAPSHOT_INTERVAL_SECONDS * 1000,
+      );
+      this.snapshotTimer.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    clearInterval(this.snapshotTimer);
     this.blocking?.disconnect();
     await this.loop;
+    if (this.caughtUpOnce && this.writesSnapshots) await this.saveSnapshots();
+  }
+
+  /** One replica per machine writes snapshots (replicas of a node:cluster share INDEX_DIR). */
+  private get writesSnapshots(): boolean {
+    return cluster.isPrimary || cluster.worker?.id === 1;
+  }
+
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes a snapshot of every catalogue changed since its last one; returns how many were written. */
+  async saveSnapshots(): Promise<number> {
+    return this.exclusive(() => {
+      let written = 0;
+      for (const catalogue of [...this.dirty]) {
+        const entry = this.registry.get(catalogue);
+        this.dirty.delete(catalogue);
+        if (!entry) continue;
+        try {
+          const started = Date.now();
+          this.snapshots.write(entry, this.lastId);
+          written++;
+          this.logger.log(
+            `snapshot of ${catalogue} (${entry.index.size} items) written in ${Date.now() - started} ms`,
+          );
+        } catch (e) {
+          this.dirty.add(catalogue);
+          this.logger.warn(`snapshot of ${catalogue} failed: ${(e as Error).message}`);
+        }
+      }
+      return written;
+    });
   }
 
   private async run(): Promise<void> {
@@ -84,14 +148,81 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /**
+   * Loads each catalogue from its snapshot (or rebuilds it from Redis), then replays the stream from the
+   * oldest offset any of them covers; replaying an entry twice is harmless.
+   */
   private async initialBuild(): Promise<void> {
-    // Take the offset first: anything appended during the build is replayed (applying twice is harmless).
+    // Take the tail first: anything appended during a rebuild is replayed.
     const last = await this.redis.xrevrange(this.keys.indexChanges, '+', '-', 'COUNT', 1);
-    const startId = last.length > 0 ? last[0][0] : '0-0';
-    for (const catalogue of await this.repo.listCatalogues()) await this.rebuild(catalogue);
+    const tail = last.length > 0 ? last[0][0] : '0-0';
+    const first = await this.redis.xrange(this.keys.indexChanges, '-', '+', 'COUNT', 1);
+    const oldest = first.length > 0 ? first[0][0] : undefined;
+    let startId = tail;
+    for (const catalogue of await this.repo.listCatalogues()) {
+      const offset = await this.loadFromSnapshot(catalogue, oldest);
+      if (offset === undefined) {
+        await this.rebuild(catalogue);
+        this.dirty.add(catalogue);
+      } else if (compareIds(offset, startId) < 0) {
+        startId = offset;
+      }
+    }
     this.lastId = startId;
     this.caughtUpOnce = true;
     this.lastReadAt = Date.now();
+  }
+
+  /** Returns the snapshot's stream offset, or undefined (with a log line) when it must be rebuilt. */
+  private async loadFromSnapshot(
+    catalogue: string,
+    oldestStreamId: string | undefined,
+  ): Promise<string | undefined> {
+    const meta = await this.repo.meta(catalogue);
+    if (!meta) return undefined;
+    const started = Date.now();
+    let reason: string;
+    try {
+      const manifest = this.snapshots.read(catalogue);
+      if (!manifest) {
+        reason = 'there is no snapshot';
+      } else if (manifest.generation !== meta.generation) {
+        reason = `the snapshot is of generation ${manifest.generation}, the catalogue is on ${meta.generation}`;
+      } else if (
+        oldestStreamId &&
+        manifest.streamOffset !== '0-0' &&
+        compareIds(oldestStreamId, manifest.streamOffset) > 0
+      ) {
+        reason = 'the change stream was trimmed past the snapshot';
+      } else {
+        const index = this.snapshots.load(manifest, {
+          m: this.config.HNSW_M,
+          efConstruction: this.config.HNSW_EF_CONSTRUCTION,
+          efSearch: this.config.HNSW_EF_SEARCH,
+        });
+        const items = await this.loadItems(catalogue);
+        this.registry.set({
+          catalogue,
+          items,
+          index: { catalogue, generation: manifest.generation, model: manifest.model, index },
+        });
+        this.logger.log(
+          `catalogue ${catalogue} loaded from its snapshot: ${index.size} vectors, ${items.size} items in ${Date.now() - started} ms`,
+        );
+        return manifest.streamOffset;
+      }
+    } catch (e) {
+      reason = `the snapshot is unreadable (${(e as Error).message})`;
+    }
+    this.logger.log(`catalogue ${catalogue}: ${reason}; rebuilding its index from the vectors in Redis`);
+    return undefined;
+  }
+
+  private async loadItems(catalogue: string): Promise<Map<string, Item>> {
+    const items = new Map<string, Item>();
+    for await (const page of this.repo.scanAllItems(catalogue))
+      for (const item of page) items.set(item.id, item);
+    return items;
   }
 
   /** Builds a catalogue's view (items + active generation's index) from Redis and swaps it in. */
@@ -130,7 +261,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async readOnce(): Promise<void> {
-    const res = (await this.blocking!.xread(
+    const res = await this.blocking!.xread(
       'COUNT',
       1000,
       'BLOCK',
@@ -138,7 +269,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       'STREAMS',
       this.keys.indexChanges,
       this.lastId,
-    ));
+    );
     this.lastReadAt = Date.now();
     if (!res) return;
     const entries: ChangeEntry[] = [];
@@ -155,8 +286,10 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
         });
       }
     }
-    await this.apply(entries);
-    this.lastId = entries[entries.length - 1].streamId;
+    await this.exclusive(async () => {
+      await this.apply(entries);
+      this.lastId = entries[entries.length - 1].streamId;
+    });
   }
 
   /** Applies a batch of changes in order; between `activate` entries, one HMGET per catalogue and kind. */
@@ -208,6 +341,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     const index = await this.buildIndex(catalogue, generation, meta.model);
     if (index) this.registry.setIndex(catalogue, index);
     else view.index = undefined;
+    this.dirty.add(catalogue);
     this.logger.log(
       `catalogue ${catalogue} switched to generation ${generation} (${meta.model}, ${index?.index.size ?? 0} vectors) in ${Date.now() - started} ms`,
     );
@@ -259,5 +393,53 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       if (v) entry.index.upsert(id, v);
       else entry.index.remove(id);
     });
+    this.dirty.add(view.catalogue);
+    const touched = this.compacting.get(view.catalogue);
+    if (touched) for (const id of lastOp.keys()) touched.add(id);
+    else if (entry.index.tombstones > Math.max(COMPACT_MIN_TOMBSTONES, entry.index.size * COMPACT_RATIO)) {
+      void this.compact(view.catalogue);
+    }
+  }
+
+  /**
+   * Rebuilds a catalogue's index without its tombstones, a slice at a time so queries keep being served;
+   * changes applied meanwhile are replayed onto the new index before it is swapped in.
+   */
+  async compact(catalogue: string): Promise<void> {
+    const old = this.registry.get(catalogue);
+    if (!old || this.compacting.has(catalogue)) return;
+    const touched = new Set<string>();
+    this.compacting.set(catalogue, touched);
+    const started = Date.now();
+    try {
+      const ids = [...old.index.ids()];
+      const fresh = this.registry.createIndex(
+        catalogue,
+        old.generation,
+        old.model,
+        old.index.dimension,
+        ids.length + 1024,
+      );
+      for (let i = 0; i < ids.length; i++) {
+        const v = old.index.vector(ids[i]);
+        if (v) fresh.index.upsert(ids[i], v);
+        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
+      }
+      await this.exclusive(() => {
+        if (this.registry.get(catalogue) !== old) return;
+        for (const id of touched) {
+          const v = old.index.vector(id);
+          if (v) fresh.index.upsert(id, v);
+          else fresh.index.remove(id);
+        }
+        this.registry.setIndex(catalogue, fresh);
+        this.dirty.add(catalogue);
+        this.logger.log(
+          `index ${catalogue} compacted: ${fresh.index.size} items in ${Date.now() - started} ms`,
+        );
+      });
+    } finally {
+      this.compacting.delete(catalogue);
+    }
   }
 }

@@ -40,13 +40,10 @@ export function testConfig(name: string, env: Record<string, string> = {}): AppC
 
 export async function startStack(
   name: string,
-  opts: { worker?: boolean; env?: Record<string, string> } = {},
+  opts: { worker?: boolean; env?: Record<string, string>; config?: AppConfig } = {},
 ): Promise<Stack> {
-  const config = testConfig(name, opts.env);
-  const api = await createApiApp(config, false);
-  await api.listen(0, '127.0.0.1');
-  const address = api.getHttpServer().address() as { port: number };
-  const url = `http://127.0.0.1:${address.port}`;
+  const config = opts.config ?? testConfig(name, opts.env);
+  const { api, url } = await listenApi(config);
   const worker = opts.worker === false ? undefined : await createWorker(config, false);
   const redis = new Redis(config.REDIS_URL);
   return {
@@ -63,6 +60,14 @@ export async function startStack(
       await redis.quit();
     },
   };
+}
+
+/** An API replica on a random port (tests start several against one Redis prefix). */
+export async function listenApi(config: AppConfig): Promise<{ api: NestFastifyApplication; url: string }> {
+  const api = await createApiApp(config, false);
+  await api.listen(0, '127.0.0.1');
+  const address = api.getHttpServer().address() as { port: number };
+  return { api, url: `http://127.0.0.1:${address.port}` };
 }
 
 export async function call(

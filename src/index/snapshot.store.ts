@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { HnswIndex, type HnswLabels } from './hnsw-index';
+import type { CatalogueIndex } from './index-registry';
+
+export interface SnapshotManifest {
+  version: 1;
+  catalogue: string;
+  generation: number;
+  model: string;
+  dimension: number;
+  /** Last index-change stream entry the snapshot includes; replay starts after it. */
+  streamOffset: string;
+  indexFile: string;
+  size: number;
+  createdAt: string;
+  labels: HnswLabels;
+}
+
+const MANIFEST = 'manifest.json';
+const STALE_FILE_MS = 10 * 60_000;
+
+/** On-disk index snapshots per catalogue: an hnswlib file plus a manifest (id map, stream offset), each renamed into place. */
+@Injectable()
+export class SnapshotStore {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  private dir(catalogue: string): string {
+    return path.join(this.config.INDEX_DIR_ABS, catalogue);
+  }
+
+  write(entry: CatalogueIndex, streamOffset: string): SnapshotManifest {
+    const dir = this.dir(entry.catalogue);
+    fs.mkdirSync(dir, { recursive: true });
+    const indexFile = `gen-${entry.generation}-${randomUUID().slice(0, 8)}.hnsw`;
+    const tmpIndex = path.join(dir, `${indexFile}.tmp`);
+    const labels = entry.index.save(tmpIndex);
+    fs.renameSync(tmpIndex, path.join(dir, indexFile));
+    const manifest: SnapshotManifest = {
+      version: 1,
+      catalogue: entry.catalogue,
+      generation: entry.generation,
+      model: entry.model,
+      dimension: entry.index.dimension,
+      streamOffset,
+      indexFile,
+      size: entry.index.size,
+      createdAt: new Date().toISOString(),
+      labels,
+    };
+    const tmpManifest = path.join(dir, `${MANIFEST}.${process.pid}.tmp`);
+    fs.writeFileSync(tmpManifest, JSON.stringify(manifest));
+    fs.renameSync(tmpManifest, path.join(dir, MANIFEST));
+    this.removeUnreferenced(dir, indexFile);
+    return manifest;
+  }
+
+  /** The catalogue's snapshot, or undefined if there is none; throws (with the reason) if it is unusable. */
+  read(catalogue: string): SnapshotManifest | undefined {
+    const file = path.join(this.dir(catalogue), MANIFEST);
+    if (!fs.existsSync(file)) return undefined;
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as SnapshotManifest;
+    if (manifest.version !== 1 || manifest.catalogue !== catalogue || !Array.isArray(manifest.labels?.ids)) {
+      throw new Error('manifest is not a snapshot of this catalogue');
+    }
+    if (!fs.existsSync(path.join(this.dir(catalogue), manifest.indexFile)))
+      throw new Error(`${manifest.indexFile} is missing`);
+    return manifest;
+  }
+
+  load(
+    manifest: SnapshotManifest,
+    params: { m: number; efConstruction: number; efSearch: number },
+  ): HnswIndex {
+    const file = path.join(this.dir(manifest.catalogue), manifest.indexFile);
+    const index = HnswIndex.load(manifest.dimension, params, file, manifest.labels);
+    if (index.size !== manifest.size)
+      throw new Error(`index holds ${index.size} items, manifest says ${manifest.size}`);
+    return index;
+  }
+
+  remove(catalogue: string): void {
+    fs.rmSync(this.dir(catalogue), { recursive: true, force: true });
+  }
+
+  // Another replica may have just written a manifest naming its own file: only old orphans go.
+  private removeUnreferenced(dir: string, keep: string): void {
+    const now = Date.now();
+    for (const f of fs.readdirSync(dir)) {
+      if (f === keep || f === MANIFEST || !/\.hnsw(\.tmp)?$|\.tmp$/.test(f)) continue;
+      const full = path.join(dir, f);
+      try {
+        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || f.endsWith('.hnsw')) {
+          if (f.endsWith('.hnsw') && this.referenced(dir) === f) continue;
+          fs.rmSync(full, { force: true });
+        }
+      } catch {
+        // Removed concurrently: nothing to do.
+      }
+    }
+  }
+
+  private referenced(dir: string): string | undefined {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as SnapshotManifest).indexFile;
+    } catch {
+      return undefined;
+    }
+  }
+}
