@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ExactIndex } from '../domain/exact-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
@@ -62,9 +65,6 @@ describe('HnswIndex', () => {
 
 describe('HnswIndex snapshots', () => {
   it('saves and loads to an index that answers identically, deletes and free slots included', () => {
-    const fs = require('node:fs') as typeof import('node:fs');
-    const os = require('node:os') as typeof import('node:os');
-    const path = require('node:path') as typeof import('node:path');
     const params = { m: 16, efConstruction: 100, efSearch: 64 };
     const vectors = randomVectors(500, 24, 11);
     const a = new HnswIndex(24, params);
