@@ -36,7 +36,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const r = res as { message?: unknown; errors?: unknown[] };
       const message = Array.isArray(r.message)
         ? r.message.join('; ')
-        : String(r.message ?? exception.message);
+        : typeof r.message === 'string'
+          ? r.message
+          : exception.message;
       return { status, body: r.errors ? { message, errors: r.errors } : { message } };
     }
     // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
