@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Candidate } from '../domain/ranking';
 import type Redis from 'ioredis';
+import { interestShare } from '../domain/personalization/blend';
 import {
   DEFAULT_SCORING,
   scoreCoOccurrence,
@@ -33,6 +34,7 @@ interface RequestContext {
   recent: HistoryEvent[];
   /** The request's eligibility minus disliked items and their near duplicates. */
   accept: (id: string) => boolean;
+  cooc?: Promise<CoOccurrenceResult>;
 }
 
 export interface Scored {
@@ -62,23 +64,30 @@ export class EventSignalsReader extends SignalsReader {
 
   /** Seam: co-occurrence from the user's/session's recent items followed by the context items. */
   async boughtTogether(req: SignalRequest): Promise<Candidate[]> {
-    const { recent, accept } = await this.contextFor(req);
-    if (recent.length === 0) return [];
-    const positives = recent.filter((e) => e.polarity !== 'negative');
-    const r = await this.boughtTogetherFrom(req.catalogue, positives, req.limit, (id) => !accept(id));
-    return r.items;
+    const ctx = await this.contextFor(req);
+    return (await this.coocFor(req, ctx)).items.slice(0, req.limit);
   }
 
   /** Seam: user_interests from history plus context items (anonymous sessions pass sessionItemIds). */
   async userInterests(req: SignalRequest): Promise<Candidate[]> {
     const index = this.registry.get(req.catalogue)?.index;
     if (!index || index.size === 0) return [];
-    const { recent, accept } = await this.contextFor(req);
-    if (recent.length === 0) return [];
-    return this.interestsFrom(index, recent, req.limit, { exclude: (id) => !accept(id) }).map((c) => ({
-      id: c.id,
-      score: Math.max(0, c.score),
-    }));
+    const ctx = await this.contextFor(req);
+    if (ctx.recent.length === 0) return [];
+    const candidates = this.interestsFrom(index, ctx.recent, req.limit, { exclude: (id) => !ctx.accept(id) });
+    // rank() adds this to the max-normalised co-occurrence score: interests lead only where co-occurrence is thin.
+    const share = interestShare((await this.coocFor(req, ctx)).evidence);
+    return candidates.map((c) => ({ id: c.id, score: Math.max(0, c.score) * share }));
+  }
+
+  /** The request's full co-occurrence list and evidence, computed once for both sources. */
+  private coocFor(req: SignalRequest, ctx: RequestContext): Promise<CoOccurrenceResult> {
+    ctx.cooc ??= (async () => {
+      const positives = ctx.recent.filter((e) => e.polarity !== 'negative');
+      if (positives.length === 0) return { items: [], evidence: 0 };
+      return this.boughtTogetherFrom(req.catalogue, positives, Infinity, (id) => !ctx.accept(id));
+    })();
+    return ctx.cooc;
   }
 
   /** Per request, once: history with context items as the newest positives, and `accept` minus dislikes. */

@@ -1,4 +1,4 @@
-import { blend, DEFAULT_BLEND, effectiveWeight, type BlendParams } from './blend';
+import { blend, DEFAULT_BLEND, effectiveWeight, interestShare, type BlendParams } from './blend';
 
 const p: BlendParams = {
   rankOffset: 0,
@@ -91,5 +91,14 @@ describe('DEFAULT_BLEND', () => {
 
   it('lets content and trending lead when co-occurrence is thin', () => {
     expect(blend(lists(2), 3, DEFAULT_BLEND).map((b) => b.id)).toEqual(['ui', 'tr', 'co']);
+  });
+});
+
+describe('interestShare', () => {
+  it('keeps interests whole without co-occurrence and shrinks them toward the floor as evidence grows', () => {
+    expect(interestShare(0)).toBe(1);
+    expect(interestShare(50, 50, 0.1)).toBeCloseTo(0.55, 10);
+    expect(interestShare(1e9, 50, 0.1)).toBeCloseTo(0.1, 6);
+    expect(interestShare(-3)).toBe(1);
   });
 });

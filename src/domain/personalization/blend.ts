@@ -97,3 +97,21 @@ export function blend(lists: readonly SourceList[], k: number, p: BlendParams = 
   }
   return out;
 }
+
+/** Share of user_interests scores kept when co-occurrence is well supported (tuned with the service path, validation). */
+export const INTEREST_SHARE_FLOOR = 0.1;
+
+/**
+ * For rankers that add normalised per-source scores: the user_interests multiplier 1 − trust·(1 − floor), where
+ * trust = e/(e + evidenceHalf) of the request's co-occurrence evidence. Without co-occurrence (new or sparse
+ * catalogues) interests count fully; with plenty, co-occurrence leads, as in `blend`.
+ */
+export function interestShare(
+  coocEvidence: number,
+  evidenceHalf = DEFAULT_BLEND.sources.bought_together.evidenceHalf ?? 50,
+  floor = INTEREST_SHARE_FLOOR,
+): number {
+  const e = Math.max(0, coocEvidence);
+  const trust = e / (e + evidenceHalf);
+  return 1 - trust * (1 - floor);
+}
