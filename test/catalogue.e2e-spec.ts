@@ -1,3 +1,4 @@
+import { EmbedQueue } from '../src/jobs/embed.queue';
 import { call, startStack, waitFor, type Stack } from './support/stack';
 
 describe('catalogue API (real Redis, real model, real index)', () => {
@@ -74,7 +75,7 @@ describe('catalogue API (real Redis, real model, real index)', () => {
     expect(after.body.item.price).toBe(20);
     expect(after.body.indexing).toEqual(before.body.indexing);
 
-    const queue = s.worker!.get(require('../src/jobs/embed.queue').EmbedQueue).queue;
+    const queue = s.worker!.get(EmbedQueue).queue;
     await Promise.all(
       Array.from({ length: 5 }, () =>
         s.call('PUT', `${C}/items`, { items: [{ id: 'burst', title: 'wool winter hat' }] }),

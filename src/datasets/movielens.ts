@@ -13,21 +13,21 @@ export interface Rating {
 
 /** Reads MovieLens-format movies.csv (+ tags.csv if present) as catalogue items: genres → categories, tags. */
 export function readMovies(dir: string): Item[] {
-  const movies = parse(fs.readFileSync(path.join(dir, 'movies.csv')), {
-    columns: true,
-    skip_empty_lines: true,
-  }) as {
+  const movies = parse<{
     movieId: string;
     title: string;
     genres: string;
-  }[];
+  }>(fs.readFileSync(path.join(dir, 'movies.csv')), {
+    columns: true,
+    skip_empty_lines: true,
+  });
   const tagsByMovie = new Map<string, Set<string>>();
   const tagsFile = path.join(dir, 'tags.csv');
   if (fs.existsSync(tagsFile)) {
-    const tags = parse(fs.readFileSync(tagsFile), { columns: true, skip_empty_lines: true }) as {
-      movieId: string;
-      tag: string;
-    }[];
+    const tags = parse<{ movieId: string; tag: string }>(fs.readFileSync(tagsFile), {
+      columns: true,
+      skip_empty_lines: true,
+    });
     for (const t of tags) {
       const tag = t.tag.trim().slice(0, 256);
       if (!tag) continue;
@@ -49,15 +49,15 @@ export function readMovies(dir: string): Item[] {
 }
 
 export function readRatings(dir: string): Rating[] {
-  const rows = parse(fs.readFileSync(path.join(dir, 'ratings.csv')), {
-    columns: true,
-    skip_empty_lines: true,
-  }) as {
+  const rows = parse<{
     userId: string;
     movieId: string;
     rating: string;
     timestamp: string;
-  }[];
+  }>(fs.readFileSync(path.join(dir, 'ratings.csv')), {
+    columns: true,
+    skip_empty_lines: true,
+  });
   return rows.map((r) => ({
     userId: r.userId,
     movieId: r.movieId,

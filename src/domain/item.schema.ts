@@ -21,9 +21,15 @@ export const itemSchema = z
     categories: z.array(shortString).max(100).optional(),
     tags: z.array(shortString).max(200).optional(),
     attributes: z
-      .record(z.string().min(1).max(128), z.union([z.string().max(1000), z.number().finite(), z.boolean()], { error: 'must be a string, number or boolean (no nested objects or arrays)' }), {
-        error: 'must be an object whose values are strings, numbers or booleans',
-      })
+      .record(
+        z.string().min(1).max(128),
+        z.union([z.string().max(1000), z.number().finite(), z.boolean()], {
+          error: 'must be a string, number or boolean (no nested objects or arrays)',
+        }),
+        {
+          error: 'must be an object whose values are strings, numbers or booleans',
+        },
+      )
       .refine((a) => Object.keys(a).length <= 100, 'at most 100 attributes')
       .optional(),
     price: z.number().finite().min(0).optional(),

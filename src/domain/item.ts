@@ -31,7 +31,7 @@ export function itemText(item: Item, template: string = DEFAULT_TEXT_TEMPLATE): 
       : (item as unknown as Record<string, unknown>)[field];
     if (Array.isArray(v)) return v.join(', ');
     if (v === undefined || v === null) return '';
-    return String(v as string | number | boolean).trim();
+    return (typeof v === 'string' ? v : JSON.stringify(v)).trim();
   };
   const rendered = template.replace(/\{([A-Za-z0-9_.]+)\}/g, (_, f: string) => value(f));
   // Collapse separators left by empty fields ("Title. . ." → "Title.").
