@@ -13,6 +13,8 @@ export interface HnswParams {
   efConstruction: number;
   efSearch: number;
   initialCapacity?: number;
+  /** How many recently read vectors to keep as Float32Arrays (default 4096). */
+  vectorCache?: number;
 }
 
 /** hnswlib-node behind the VectorIndex interface: string ids ↔ integer labels, growth, soft deletes. */
@@ -25,6 +27,9 @@ export class HnswIndex implements VectorIndex {
   /** Labels freed by deletes; reused via hnswlib's replaceDeleted so the graph does not only grow. */
   private freeLabels: number[] = [];
   private efSearch: number;
+  /** Vectors read recently (MMR and recommend vectors re-read popular items); bounded, so memory stays ~1x raw. */
+  private readonly recent = new Map<string, Float32Array>();
+  private readonly recentCapacity: number;
 
   constructor(
     readonly dimension: number,
@@ -33,6 +38,7 @@ export class HnswIndex implements VectorIndex {
   ) {
     this.hnsw = new HierarchicalNSW('cosine', dimension);
     this.efSearch = params.efSearch;
+    this.recentCapacity = params.vectorCache ?? 4096;
     if (restore) {
       this.hnsw.readIndexSync(restore.file, true);
       this.capacity = this.hnsw.getMaxElements();
@@ -90,6 +96,7 @@ export class HnswIndex implements VectorIndex {
     const existing = this.labelOf.get(id);
     if (existing !== undefined) {
       this.hnsw.addPoint(point, existing, false);
+      this.recent.delete(id);
       return;
     }
     const reused = this.freeLabels.pop();
@@ -112,14 +119,27 @@ export class HnswIndex implements VectorIndex {
     if (label === undefined) return false;
     this.hnsw.markDelete(label);
     this.labelOf.delete(id);
+    this.recent.delete(id);
     this.idOf[label] = undefined;
     this.freeLabels.push(label);
     return true;
   }
 
+  /** The stored vector; recently read ones come from a small cache (hnswlib copies 512 numbers per read). */
   vector(id: string): Float32Array | undefined {
+    const cached = this.recent.get(id);
+    if (cached) {
+      // Refresh its place so the cache evicts the least recently read.
+      this.recent.delete(id);
+      this.recent.set(id, cached);
+      return cached;
+    }
     const label = this.labelOf.get(id);
-    return label === undefined ? undefined : Float32Array.from(this.hnsw.getPoint(label));
+    if (label === undefined) return undefined;
+    const v = Float32Array.from(this.hnsw.getPoint(label));
+    this.recent.set(id, v);
+    if (this.recent.size > this.recentCapacity) this.recent.delete(this.recent.keys().next().value!);
+    return v;
   }
 
   search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
