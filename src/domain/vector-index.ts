@@ -21,4 +21,6 @@ export interface VectorIndex {
   vector(id: string): Float32Array | undefined;
   search(query: Float32Array, k: number, options?: SearchOptions): Neighbour[];
   ids(): IterableIterator<string>;
+  /** Up to `n` ids spread evenly over the index, without a pass over all of them (optional). */
+  sample?(n: number): string[];
 }

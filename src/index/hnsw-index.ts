@@ -88,6 +88,17 @@ export class HnswIndex implements VectorIndex {
     return this.labelOf.keys();
   }
 
+  /** Evenly strided over labels: O(n) in the sample, not in the index (filter selectivity estimates). */
+  sample(n: number): string[] {
+    const out: string[] = [];
+    const stride = Math.max(1, Math.floor(this.nextLabel / Math.max(1, n)));
+    for (let label = 0; label < this.nextLabel && out.length < n; label += stride) {
+      const id = this.idOf[label];
+      if (id !== undefined) out.push(id);
+    }
+    return out;
+  }
+
   upsert(id: string, vector: Float32Array): void {
     if (vector.length !== this.dimension) {
       throw new Error(`vector of ${vector.length} dims for an index of ${this.dimension}`);

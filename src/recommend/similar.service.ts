@@ -1,3 +1,4 @@
+import type { Neighbour } from '../domain/vector-index';
 import { ConflictException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
@@ -56,13 +57,32 @@ export class SimilarService {
       return ranked.map(({ id: rid, score, item }) => ({ id: rid, score, item }));
     }
     const items = view.items;
-    const neighbours = entry.index.search(vector, limit, {
-      filter: (other) => other !== id && items.has(other),
-    });
+    // Fast path: no per-candidate JS filter in the graph walk; drop the item itself and any id whose delete
+    // has not reached the index yet. Only if that leaves the page short, search again with the filter.
+    const wanted = Math.min(limit, entry.index.size - 1);
+    let out = this.answer(entry.index.search(vector, limit + 2), id, items, limit);
+    if (out.length < wanted) {
+      out = this.answer(
+        entry.index.search(vector, limit, { filter: (o) => o !== id && items.has(o) }),
+        id,
+        items,
+        limit,
+      );
+    }
+    return out;
+  }
+
+  private answer(
+    neighbours: Neighbour[],
+    self: string,
+    items: Map<string, Item>,
+    limit: number,
+  ): ScoredItem[] {
     const out: ScoredItem[] = [];
     for (const n of neighbours) {
-      const item = items.get(n.id);
+      const item = n.id === self ? undefined : items.get(n.id);
       if (item) out.push({ id: n.id, score: round(n.score), item });
+      if (out.length === limit) break;
     }
     return out;
   }

@@ -39,6 +39,10 @@ export function estimateMatchFraction(
 ): number {
   const size = index.size;
   if (size === 0) return 0;
+  if (index.sample) {
+    const ids = index.sample(sampleSize);
+    return ids.length === 0 ? 0 : ids.filter(accept).length / ids.length;
+  }
   const stride = Math.max(1, Math.floor(size / sampleSize));
   let seen = 0;
   let hits = 0;
