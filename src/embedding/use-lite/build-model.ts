@@ -99,9 +99,20 @@ export async function ensureUseLiteModel(
   return { built: true, dir };
 }
 
+/** A complete model folder that this converter did not write (e.g. a shared, read-only copy) is used as it is. */
+function providedElsewhere(root: string): boolean {
+  const dir = path.resolve(root, MODEL_ID);
+  return !existsSync(path.join(dir, BUILD_INFO)) && FILES.every((f) => existsSync(path.join(dir, f)));
+}
+
 if (require.main === module) {
   const root = process.env.MODEL_DIR ?? './models';
-  ensureUseLiteModel(root, { force: process.argv.includes('--force') })
+  const force = process.argv.includes('--force');
+  if (!force && providedElsewhere(root)) {
+    console.log(`${MODEL_ID} is provided in ${path.resolve(root, MODEL_ID)}; not converting`);
+    process.exit(0);
+  }
+  ensureUseLiteModel(root, { force })
     .then(({ built, dir }) =>
       console.log(built ? `built ${MODEL_ID} into ${dir}` : `${MODEL_ID} up to date in ${dir}`),
     )
