@@ -4,6 +4,7 @@ import { embedding } from './sections/embedding';
 import { freshness } from './sections/freshness';
 import { indexSection } from './sections/index';
 import { memory } from './sections/memory';
+import { restart } from './sections/restart';
 import { serving } from './sections/serving';
 import { Report, SECTIONS, type SectionName } from './lib/report';
 import {
@@ -23,6 +24,7 @@ const RUNNERS: Record<SectionName, (report: Report, o: BenchOptions) => Promise<
   index: indexSection,
   freshness,
   memory,
+  restart,
 };
 
 async function cleanup(): Promise<void> {

@@ -223,7 +223,13 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
  */
 export async function startApi(
   prefix: string,
-  opts: { workers?: number; env?: Record<string, string>; profileDir?: string; timeoutMs?: number } = {},
+  opts: {
+    workers?: number;
+    env?: Record<string, string>;
+    profileDir?: string;
+    timeoutMs?: number;
+    keepIndexDir?: boolean;
+  } = {},
 ): Promise<ApiProcess> {
   ensureBuilt();
   const port = await freePort();
@@ -283,7 +289,7 @@ export async function startApi(
         await Promise.race([exited, sleep(15_000)]);
       }
       await child.stop();
-      fs.rmSync(env.INDEX_DIR, { recursive: true, force: true });
+      if (!opts.keepIndexDir) fs.rmSync(env.INDEX_DIR, { recursive: true, force: true });
     },
   };
 }

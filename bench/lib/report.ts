@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureDir, machine, RESULTS_DIR, ROOT } from './util';
 
-export const SECTIONS = ['serving', 'embedding', 'index', 'freshness', 'memory'] as const;
+export const SECTIONS = ['serving', 'embedding', 'index', 'freshness', 'memory', 'restart'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 /** One measured figure: ours, the ceiling it is held against, and the goal. */
