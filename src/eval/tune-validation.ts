@@ -296,6 +296,15 @@ const VARIANTS: Record<string, Variant[]> = {
     ['w=r', ew((r) => r)],
     ['w=(r-2.5)', ew((r) => r - 2.5)],
   ],
+  // Co-occurrence scoring again under the service's rating weight (value − 2).
+  r2cooc: [
+    ['r-2 shipped', ew((r) => r - 2)],
+    ['r-2 seedNorm .75', (c) => sc({ seedNormalisation: 0.75 })(ew((r) => r - 2)(c))],
+    ['r-2 seedNorm .25', (c) => sc({ seedNormalisation: 0.25 })(ew((r) => r - 2)(c))],
+    ['r-2 damping .25', (c) => sc({ popularityDamping: 0.25 })(ew((r) => r - 2)(c))],
+    ['r-2 recency .7', (c) => sc({ recencyDecay: 0.7 })(ew((r) => r - 2)(c))],
+    ['r-2 back .7', (c) => win({ backwardWeight: 0.7 })(ew((r) => r - 2)(c))],
+  ],
   cooc: [
     ['base', (c) => c],
     ['steps 1', win({ maxSteps: 1 })],
