@@ -7,7 +7,9 @@ const pk = lock.packages;
 const platform = (name) => {
   const n = name.split('/').pop();
   const os = ['darwin', 'win32', 'android', 'freebsd', 'openharmony', 'linux'].find((o) => n.includes(o));
-  const cpu = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64'].find((c) => new RegExp(`-${c}(-|$)`).test(n));
+  const cpu = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64'].find((c) =>
+    new RegExp(`-${c}(-|$)`).test(n),
+  );
   return { os, cpu };
 };
 let added = 0;
@@ -21,6 +23,8 @@ for (const [key, entry] of Object.entries(pk)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(pk).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(pk).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 fs.writeFileSync(file, JSON.stringify(lock, null, 2) + '\n');
 console.log(`added ${added} platform entries`);
