@@ -46,20 +46,22 @@ export async function startStack(
   const { api, url } = await listenApi(config);
   const worker = opts.worker === false ? undefined : await createWorker(config, false);
   const redis = new Redis(config.REDIS_URL);
-  return {
+  const stack: Stack = {
     config,
     api,
     worker,
     url,
     redis,
     call: (method, route, body) => call(url, method, route, body),
+    // Closes whatever API and worker the stack holds now (a test may have swapped in a restarted API).
     async close() {
-      await worker?.close();
-      await api.close();
+      await stack.worker?.close();
+      await stack.api.close();
       await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
       await redis.quit();
     },
   };
+  return stack;
 }
 
 /** An API replica on a random port (tests start several against one Redis prefix). */
