@@ -27,6 +27,7 @@ import { createWorker } from '../../workers/bootstrap';
 import { barChartPng } from './chart';
 import type { Rating } from './movielens';
 import { buildCases, summarise, type EvalCase, type Metrics, type Split } from './protocol';
+import { deleteKeys } from '../redis/redis-connection';
 
 const CATALOGUE = 'eval';
 const BATCH = 1000;
@@ -288,15 +289,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 main().catch((e: unknown) => {

@@ -2,8 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
-import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
-import { EMBED_JOB_OPTIONS, JobName, QueueName, embedJobId, type EmbedItemJob } from './queues';
+import {
+  EMBED_JOB_OPTIONS,
+  JobName,
+  producerQueue,
+  QueueName,
+  embedJobId,
+  type EmbedItemJob,
+} from './queues';
 
 /** Producer side of the embed queue (used by the API and by reindex fan-out). */
 @Injectable()
@@ -12,16 +18,12 @@ export class EmbedQueue implements OnApplicationShutdown {
   readonly queue: Queue<EmbedItemJob>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, keys: RedisKeys) {
-    this.queue = new Queue<EmbedItemJob>(QueueName.Embed, {
-      // Producers fail fast when Redis is away instead of queueing commands in memory.
-      connection: {
-        ...redisOptionsFromUrl(config.REDIS_URL),
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 3,
-      },
-      prefix: keys.queuePrefix,
-    });
-    this.queue.on('error', (err) => reportRedisError(this.logger, config.REDIS_URL, err));
+    this.queue = producerQueue<EmbedItemJob>(
+      QueueName.Embed,
+      config.REDIS_URL,
+      keys.queuePrefix,
+      this.logger,
+    );
   }
 
   async enqueue(jobs: EmbedItemJob[]): Promise<void> {

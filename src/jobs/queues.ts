@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 
 // Queue and job names, and their data, in one place (the worker checks it has a handler for each).
 export enum QueueName {
@@ -59,3 +62,18 @@ export const EMBED_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
 } as const;
+
+/** A producer-side queue; fails fast when Redis is away instead of queueing commands in memory. */
+export function producerQueue<T>(
+  name: QueueName,
+  redisUrl: string,
+  prefix: string,
+  logger: Logger,
+): Queue<T> {
+  const queue = new Queue<T>(name, {
+    connection: { ...redisOptionsFromUrl(redisUrl), enableOfflineQueue: false, maxRetriesPerRequest: 3 },
+    prefix,
+  });
+  queue.on('error', (err) => reportRedisError(logger, redisUrl, err));
+  return queue;
+}

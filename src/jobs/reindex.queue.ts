@@ -14,9 +14,8 @@ import { Queue } from 'bullmq';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
-import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { JobStatusRepository, type JobStatus } from './job-status.repository';
-import { JobName, QueueName, type ReindexJob } from './queues';
+import { JobName, producerQueue, QueueName, type ReindexJob } from './queues';
 
 export const REINDEX_BATCH_SIZE = 256;
 export const BUNDLED_MODELS = ['google/use-lite'];
@@ -33,15 +32,12 @@ export class ReindexQueue implements OnApplicationShutdown {
     private readonly repo: CatalogueRepository,
     private readonly status: JobStatusRepository,
   ) {
-    this.queue = new Queue<ReindexJob>(QueueName.Reindex, {
-      connection: {
-        ...redisOptionsFromUrl(config.REDIS_URL),
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 3,
-      },
-      prefix: keys.queuePrefix,
-    });
-    this.queue.on('error', (err) => reportRedisError(this.logger, config.REDIS_URL, err));
+    this.queue = producerQueue<ReindexJob>(
+      QueueName.Reindex,
+      config.REDIS_URL,
+      keys.queuePrefix,
+      this.logger,
+    );
   }
 
   /** Opens the next generation and queues the flow; 409 names a reindex already running. */

@@ -58,3 +58,15 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
     retryStrategy: (times: number) => Math.min(200 * times, 2000),
   };
 }
+
+/** Deletes every key matching a pattern (SCAN + UNLINK, never KEYS); for temporary prefixes. */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}

@@ -6,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
 import { createApiApp } from '../../src/bootstrap';
 import { parseConfig, type AppConfig } from '../../src/config/config';
+import { deleteKeys } from '../../src/redis/redis-connection';
 import { createWorker } from '../../workers/bootstrap';
 
 export const API_KEY = 'e2e-test-key-0123456789';
@@ -94,14 +95,7 @@ export async function call(
   return { status: res.status, body: parsed };
 }
 
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+export { deleteKeys };
 
 /** Polls until `check` returns a truthy value or the deadline passes (then throws with the last value). */
 export async function waitFor<T>(
