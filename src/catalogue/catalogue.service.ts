@@ -30,7 +30,8 @@ export class CatalogueService {
 
   async requireCatalogue(catalogue: string): Promise<CatalogueMeta> {
     const meta = await this.repo.meta(catalogue);
-    if (!meta || !(await this.repo.exists(catalogue))) {
+    // The record and the catalogue set entry are written in one MULTI: the record alone proves it exists.
+    if (!meta) {
       throw new NotFoundException(`Catalogue '${catalogue}' not found`);
     }
     return meta;

@@ -42,6 +42,12 @@ const sc = (s: Partial<ResearchConfig['scoring']>) => (c: ResearchConfig) => ({
 const both =
   (w: Partial<ResearchConfig['window']>, s: Partial<ResearchConfig['scoring']>) => (c: ResearchConfig) =>
     sc(s)(win(w)(c));
+// One interest-clustering setting as a variant.
+const withCluster =
+  (maxK: number, minSilhouette: number, minMedoidDistance: number) => (c: ResearchConfig) => ({
+    ...c,
+    interests: { ...c.interests, cluster: { maxK, minSilhouette, minMedoidDistance } },
+  });
 const ew = (f: (r: number) => number) => (c: ResearchConfig) => ({ ...c, eventWeight: f });
 
 type Src = BlendParams['sources'];
@@ -165,51 +171,15 @@ const VARIANTS: Record<string, Variant[]> = {
   ]),
   sep: [
     ['sep .2', (c) => c],
-    [
-      'sep .3',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.3 } },
-      }),
-    ],
-    [
-      'sep .1',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.1 } },
-      }),
-    ],
+    ['sep .3', withCluster(5, 0.1, 0.3)],
+    ['sep .1', withCluster(5, 0.1, 0.1)],
   ],
   interests: [
     ['base', (c) => c],
-    [
-      'sil .2',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.2, minMedoidDistance: 0.2 } },
-      }),
-    ],
-    [
-      'k1',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 1, minSilhouette: 0.1, minMedoidDistance: 0.2 } },
-      }),
-    ],
-    [
-      'sep .3',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.3 } },
-      }),
-    ],
-    [
-      'sep .1',
-      (c) => ({
-        ...c,
-        interests: { ...c.interests, cluster: { maxK: 5, minSilhouette: 0.1, minMedoidDistance: 0.1 } },
-      }),
-    ],
+    ['sil .2', withCluster(5, 0.2, 0.2)],
+    ['k1', withCluster(1, 0.1, 0.2)],
+    ['sep .3', withCluster(5, 0.1, 0.3)],
+    ['sep .1', withCluster(5, 0.1, 0.1)],
     ['recent 20', (c) => ({ ...c, interests: { ...c.interests, recentN: 20 } })],
     ['hl 3d', (c) => ({ ...c, interests: { ...c.interests, halfLifeDays: 3 } })],
     ['pos 3.5', (c) => ({ ...c, interests: { ...c.interests, minPositiveRating: 3.5 } })],

@@ -178,14 +178,14 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
       const text = itemText(item, spec.textTemplate);
       todo.push({ id: item.id, hash: textHash(text), text });
     }
-    const already = new Set(
+    const missing = new Set(
       await this.repo.missingIn(
         data.catalogue,
         data.generation,
         todo.map((t) => t.id),
       ),
     );
-    const work = todo.filter((t) => already.has(t.id));
+    const work = todo.filter((t) => missing.has(t.id));
     const embedder = await this.embedders.get(spec.model);
     const size = this.config.EMBED_BATCH_SIZE;
     for (let i = 0; i < work.length; i += size) {

@@ -46,8 +46,7 @@ export class ReindexQueue implements OnApplicationShutdown {
     opts: { model?: string; textTemplate?: string },
   ): Promise<{ jobId: string; generation: number }> {
     const meta = await this.repo.meta(catalogue);
-    if (!meta || !(await this.repo.exists(catalogue)))
-      throw new NotFoundException(`Catalogue '${catalogue}' not found`);
+    if (!meta) throw new NotFoundException(`Catalogue '${catalogue}' not found`);
     const model = opts.model ?? meta.model;
     this.assertModelAvailable(model);
     const jobId = `reindex-${catalogue}-${randomUUID().slice(0, 8)}`;
