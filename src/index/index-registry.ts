@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
-import type { Item } from '../domain/item';
+import { ItemMap } from '../domain/item-map';
 import { HnswIndex } from './hnsw-index';
 
 export interface CatalogueIndex {
@@ -13,7 +13,7 @@ export interface CatalogueIndex {
 /** This replica's in-memory view of a catalogue: item fields (for filters and answers) and its vector index. */
 export interface CatalogueView {
   catalogue: string;
-  items: Map<string, Item>;
+  items: ItemMap;
   /** The active generation's index; absent until the first vector is stored. */
   index?: CatalogueIndex;
 }
@@ -65,7 +65,7 @@ export class IndexRegistry {
   setIndex(catalogue: string, index: CatalogueIndex): void {
     const view = this.views.get(catalogue);
     if (view) view.index = index;
-    else this.views.set(catalogue, { catalogue, items: new Map(), index });
+    else this.views.set(catalogue, { catalogue, items: new ItemMap(), index });
   }
 
   /** Applied at once on the replica that served a DELETE (answers skip ids without item fields); the stream's delete entry then removes the vector. */

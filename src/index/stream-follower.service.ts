@@ -8,7 +8,7 @@ import {
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
-import type { Item } from '../domain/item';
+import { ItemMap } from '../domain/item-map';
 import { createRedis } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
@@ -218,8 +218,8 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     return undefined;
   }
 
-  private async loadItems(catalogue: string): Promise<Map<string, Item>> {
-    const items = new Map<string, Item>();
+  private async loadItems(catalogue: string): Promise<ItemMap> {
+    const items = new ItemMap();
     for await (const page of this.repo.scanAllItems(catalogue))
       for (const item of page) items.set(item.id, item);
     return items;
@@ -233,9 +233,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
       return undefined;
     }
     const started = Date.now();
-    const items = new Map<string, Item>();
-    for await (const page of this.repo.scanAllItems(catalogue))
-      for (const item of page) items.set(item.id, item);
+    const items = await this.loadItems(catalogue);
     const index = await this.buildIndex(catalogue, meta.generation, meta.model);
     const view: CatalogueView = { catalogue, items, index };
     this.registry.set(view);

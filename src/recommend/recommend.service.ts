@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
+import type { ItemMap } from '../domain/item-map';
 import {
   assignVariant,
   compareRankings,
@@ -58,13 +59,11 @@ export interface RankOptions {
 const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
-const NEW_ARRIVALS_TTL_MS = 5_000;
 
 /** Recommendations: candidate sources → rank() → served-list bookkeeping for cursors. */
 @Injectable()
 export class RecommendService {
   private readonly queryVectors = new Map<string, Float32Array>();
-  private readonly newest = new WeakMap<Map<string, Item>, { at: number; size: number; ids: string[] }>();
 
   constructor(
     private readonly registry: IndexRegistry,
@@ -316,24 +315,13 @@ export class RecommendService {
     return v;
   }
 
-  /** Newest by createdAt; the sorted id list is rebuilt at most every few seconds or when the item count changes. */
-  private newArrivals(items: Map<string, Item>, limit: number, accept: (id: string) => boolean): Candidate[] {
-    const now = Date.now();
-    let cached = this.newest.get(items);
-    if (!cached || cached.size !== items.size || now - cached.at > NEW_ARRIVALS_TTL_MS) {
-      const dated: { id: string; t: number }[] = [];
-      for (const [id, item] of items) {
-        const t = item.createdAt ? Date.parse(item.createdAt) : NaN;
-        if (!Number.isNaN(t)) dated.push({ id, t });
-      }
-      dated.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      cached = { at: now, size: items.size, ids: dated.map((d) => d.id) };
-      this.newest.set(items, cached);
-    }
+  /** Newest eligible items by createdAt (the view keeps them in order as items change). */
+  private newArrivals(items: ItemMap, limit: number, accept: (id: string) => boolean): Candidate[] {
     const out: Candidate[] = [];
-    for (const id of cached.ids) {
-      if (out.length >= limit) break;
+    if (limit <= 0) return out;
+    for (const id of items.newest()) {
       if (accept(id)) out.push({ id, score: limit - out.length });
+      if (out.length >= limit) break;
     }
     return out;
   }

@@ -1,0 +1,57 @@
+import type { Item } from './item';
+import { ItemMap } from './item-map';
+
+const item = (id: string, createdAt?: string): Item => ({ id, title: id, available: true, ...(createdAt ? { createdAt } : {}) });
+const day = (d: number): string => new Date(Date.UTC(2026, 0, 1 + d)).toISOString();
+
+/** The order a full sort of the map gives: dated items newest first, ties by id. */
+function sorted(map: Map<string, Item>): string[] {
+  return [...map.values()]
+    .filter((i) => i.createdAt !== undefined && !Number.isNaN(Date.parse(i.createdAt)))
+    .sort((a, b) => Date.parse(b.createdAt!) - Date.parse(a.createdAt!) || (a.id < b.id ? -1 : 1))
+    .map((i) => i.id);
+}
+
+describe('ItemMap.newest', () => {
+  it('lists dated items newest first, ties by id, undated and invalid dates left out', () => {
+    const m = new ItemMap();
+    m.set('b', item('b', day(3)));
+    m.set('a', item('a', day(3)));
+    m.set('c', item('c', day(5)));
+    m.set('u', item('u'));
+    m.set('x', item('x', 'not a date'));
+    expect([...m.newest()]).toEqual(['c', 'a', 'b']);
+  });
+
+  it('stays equal to a full sort through random sets, re-dates and deletes after it was built', () => {
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const m = new ItemMap();
+    for (let i = 0; i < 300; i++) m.set(`i${i}`, item(`i${i}`, rand(4) === 0 ? undefined : day(rand(50))));
+    expect([...m.newest()]).toEqual(sorted(m));
+    for (let round = 0; round < 50; round++) {
+      for (let j = 0; j < 20; j++) {
+        const id = `i${rand(400)}`;
+        const op = rand(4);
+        if (op === 0) m.delete(id);
+        else m.set(id, item(id, op === 1 ? undefined : day(rand(50))));
+      }
+      expect([...m.newest()]).toEqual(sorted(m));
+    }
+  });
+
+  it('rebuilds after a bulk change between reads and after clear', () => {
+    const m = new ItemMap();
+    m.set('a', item('a', day(1)));
+    expect([...m.newest()]).toEqual(['a']);
+    for (let i = 0; i < 2500; i++) m.set(`n${i}`, item(`n${i}`, day(2 + (i % 7))));
+    expect([...m.newest()]).toEqual(sorted(m));
+    m.clear();
+    expect([...m.newest()]).toEqual([]);
+    m.set('z', item('z', day(9)));
+    expect([...m.newest()]).toEqual(['z']);
+  });
+});
