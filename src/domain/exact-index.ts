@@ -34,6 +34,12 @@ export class ExactIndex implements VectorIndex {
     return this.vectors.keys();
   }
 
+  similarity(a: string, b: string): number | undefined {
+    const va = this.vectors.get(a);
+    const vb = this.vectors.get(b);
+    return va && vb ? cosine(va, vb) : undefined;
+  }
+
   search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
     return exactSearch(this.vectors, query, k, options.filter);
   }

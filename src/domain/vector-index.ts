@@ -21,6 +21,8 @@ export interface VectorIndex {
   vector(id: string): Float32Array | undefined;
   search(query: Float32Array, k: number, options?: SearchOptions): Neighbour[];
   ids(): IterableIterator<string>;
+  /** Cosine of two stored items, possibly approximate (±0.01): diversity and near-duplicate checks (optional). */
+  similarity?(a: string, b: string): number | undefined;
   /** Up to `n` ids spread evenly over the index, without a pass over all of them (optional). */
   sample?(n: number): string[];
 }

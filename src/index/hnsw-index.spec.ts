@@ -63,6 +63,52 @@ describe('HnswIndex', () => {
   });
 });
 
+describe('HnswIndex.similarity (int8 copies)', () => {
+  const params = { m: 16, efConstruction: 100, efSearch: 64, initialCapacity: 16 };
+
+  it('is within 0.01 of the exact cosine for unnormalised inputs, through growth, updates and deletes', () => {
+    const dim = 512;
+    const vectors = randomVectors(300, dim, 5).map((v, i) => v.map((x) => x * (1 + (i % 7))));
+    const hnsw = new HnswIndex(dim, params);
+    const exact = new ExactIndex(dim);
+    vectors.forEach((v, i) => {
+      hnsw.upsert(`id-${i}`, v);
+      exact.upsert(`id-${i}`, v);
+    });
+    // Near duplicates too, where MMR and the dislike threshold care most.
+    const near = normalize(vectors[0].map((x, j) => x + (j % 2 === 0 ? 0.01 : -0.01)));
+    hnsw.upsert('near', near);
+    exact.upsert('near', near);
+    hnsw.upsert('id-1', vectors[2]);
+    exact.upsert('id-1', vectors[2]);
+    hnsw.remove('id-9');
+    let worst = 0;
+    for (let a = 0; a < 60; a++) {
+      for (const b of ['near', 'id-1', `id-${(a * 13) % 300}`]) {
+        const want = exact.similarity(`id-${a}`, b)!;
+        const got = hnsw.similarity(`id-${a}`, b);
+        if (a === 9) expect(got).toBeUndefined();
+        else worst = Math.max(worst, Math.abs(got! - want));
+      }
+    }
+    expect(worst).toBeLessThan(0.01);
+    expect(hnsw.similarity('id-0', 'near')).toBeCloseTo(exact.similarity('id-0', 'near')!, 2);
+    expect(hnsw.similarity('id-2', 'id-1')).toBeCloseTo(1, 2);
+    expect(hnsw.similarity('id-0', 'missing')).toBeUndefined();
+  });
+
+  it('answers the same after a snapshot load (copies rebuilt from the graph on first use)', () => {
+    const vectors = randomVectors(100, 64, 9);
+    const a = new HnswIndex(64, params);
+    vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
+    const b = HnswIndex.load(64, params, file, a.save(file));
+    for (let i = 0; i < 50; i++) {
+      expect(b.similarity(`id-${i}`, `id-${i + 50}`)).toBeCloseTo(a.similarity(`id-${i}`, `id-${i + 50}`)!, 3);
+    }
+  });
+});
+
 describe('HnswIndex snapshots', () => {
   it('saves and loads to an index that answers identically, deletes and free slots included', () => {
     const params = { m: 16, efConstruction: 100, efSearch: 64 };

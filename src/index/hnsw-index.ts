@@ -17,6 +17,8 @@ export interface HnswParams {
   vectorCache?: number;
 }
 
+const NOT_QUANTISED = -1;
+
 /** hnswlib-node behind the VectorIndex interface: string ids ↔ integer labels, growth, soft deletes. */
 export class HnswIndex implements VectorIndex {
   private readonly hnsw: HierarchicalNSW;
@@ -30,6 +32,13 @@ export class HnswIndex implements VectorIndex {
   /** Vectors read recently (MMR and recommend vectors re-read popular items); bounded, so memory stays ~1x raw. */
   private readonly recent = new Map<string, Float32Array>();
   private readonly recentCapacity: number;
+  /**
+   * An int8 copy of every unit vector (dim bytes per label, a quarter of the float copy hnswlib keeps) and its
+   * scale (NOT_QUANTISED until filled): item-to-item cosines for MMR and near-duplicate checks without copying
+   * 512 doubles out of hnswlib per read. Filled on upsert; after a snapshot load, on first use.
+   */
+  private q8: Int8Array;
+  private qScale: Float32Array;
 
   constructor(
     readonly dimension: number,
@@ -54,6 +63,8 @@ export class HnswIndex implements VectorIndex {
       this.hnsw.initIndex(this.capacity, params.m, params.efConstruction, 100, true);
     }
     this.hnsw.setEf(params.efSearch);
+    this.q8 = new Int8Array(this.capacity * dimension);
+    this.qScale = new Float32Array(this.capacity).fill(NOT_QUANTISED);
   }
 
   /** Loads an index written by `save` (the hnswlib file plus the id map, which hnswlib does not keep). */
@@ -108,21 +119,30 @@ export class HnswIndex implements VectorIndex {
     if (existing !== undefined) {
       this.hnsw.addPoint(point, existing, false);
       this.recent.delete(id);
+      this.quantise(existing, vector);
       return;
     }
     const reused = this.freeLabels.pop();
     if (reused !== undefined) {
       this.hnsw.addPoint(point, reused, true);
       this.bind(id, reused);
+      this.quantise(reused, vector);
       return;
     }
     if (this.nextLabel >= this.capacity) {
       this.capacity *= 2;
       this.hnsw.resizeIndex(this.capacity);
+      const q8 = new Int8Array(this.capacity * this.dimension);
+      q8.set(this.q8);
+      const qScale = new Float32Array(this.capacity).fill(NOT_QUANTISED);
+      qScale.set(this.qScale);
+      this.q8 = q8;
+      this.qScale = qScale;
     }
     const label = this.nextLabel++;
     this.hnsw.addPoint(point, label, false);
     this.bind(id, label);
+    this.quantise(label, vector);
   }
 
   remove(id: string): boolean {
@@ -131,6 +151,7 @@ export class HnswIndex implements VectorIndex {
     this.hnsw.markDelete(label);
     this.labelOf.delete(id);
     this.recent.delete(id);
+    this.qScale[label] = NOT_QUANTISED;
     this.idOf[label] = undefined;
     this.freeLabels.push(label);
     return true;
@@ -151,6 +172,32 @@ export class HnswIndex implements VectorIndex {
     this.recent.set(id, v);
     if (this.recent.size > this.recentCapacity) this.recent.delete(this.recent.keys().next().value!);
     return v;
+  }
+
+  /**
+   * Cosine of two stored items from their int8 copies (error ~1e-3): for diversity and near-duplicate checks,
+   * not for ranking by relevance. Undefined when either id is not in the index.
+   */
+  similarity(a: string, b: string): number | undefined {
+    const la = this.labelOf.get(a);
+    const lb = this.labelOf.get(b);
+    if (la === undefined || lb === undefined) return undefined;
+    const sa = this.scaleOf(la);
+    const sb = this.scaleOf(lb);
+    if (sa === 0 || sb === 0) return 0;
+    const dim = this.dimension;
+    const q = this.q8;
+    let i = la * dim;
+    let j = lb * dim;
+    const end = i + dim;
+    let s0 = 0;
+    let s1 = 0;
+    for (; i + 1 < end; i += 2, j += 2) {
+      s0 += q[i] * q[j];
+      s1 += q[i + 1] * q[j + 1];
+    }
+    if (i < end) s0 += q[i] * q[j];
+    return (s0 + s1) * sa * sb;
   }
 
   search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
@@ -182,6 +229,37 @@ export class HnswIndex implements VectorIndex {
   setDefaultEf(ef: number): void {
     this.efSearch = ef;
     this.hnsw.setEf(ef);
+  }
+
+  private scaleOf(label: number): number {
+    const scale = this.qScale[label];
+    if (scale !== NOT_QUANTISED) return scale;
+    this.quantise(label, this.hnsw.getPoint(label));
+    return this.qScale[label];
+  }
+
+  /** Unit vector → int8 with one scale per vector (max |component| maps to 127). */
+  private quantise(label: number, vector: ArrayLike<number>): void {
+    const dim = this.dimension;
+    let norm = 0;
+    let max = 0;
+    for (let i = 0; i < dim; i++) {
+      const x = vector[i];
+      norm += x * x;
+      const a = Math.abs(x);
+      if (a > max) max = a;
+    }
+    norm = Math.sqrt(norm);
+    const base = label * dim;
+    if (norm === 0 || max === 0) {
+      this.q8.fill(0, base, base + dim);
+      this.qScale[label] = 0;
+      return;
+    }
+    const scale = max / norm / 127;
+    const k = 1 / (norm * scale);
+    for (let i = 0; i < dim; i++) this.q8[base + i] = Math.round(vector[i] * k);
+    this.qScale[label] = scale;
   }
 
   private bind(id: string, label: number): void {

@@ -255,7 +255,7 @@ export class RecommendService {
       candidates,
       item: (id) => items.get(id),
       popularity,
-      vector: index && config.diversity.mmrLambda < 1 ? (id) => index.vector(id) : undefined,
+      similarity: index && config.diversity.mmrLambda < 1 ? (a, b) => index.similarity(a, b) : undefined,
       config,
       filters: req.filters,
       exclude: req.exclude,

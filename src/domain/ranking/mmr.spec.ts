@@ -34,6 +34,19 @@ describe('selectDiverse', () => {
     expect(sim(picked)).toBeLessThan(sim(list.slice(0, 3)));
   });
 
+  it('takes item-to-item similarity by id (the index\'s copies) and picks as the vectors would', () => {
+    const calls: string[] = [];
+    const similarity = (a: string, b: string): number | undefined => {
+      calls.push(`${a}:${b}`);
+      return meanPairwiseSimilarity([vectors.get(a)!, vectors.get(b)!]);
+    };
+    const byId = selectDiverse(list, 3, { lambda: 0.5, similarity, vector: () => v(1, 0, 0) });
+    expect(ids(byId)).toEqual(ids(selectDiverse(list, 3, { lambda: 0.5, vector: (id) => vectors.get(id) })));
+    expect(calls.length).toBeGreaterThan(0);
+    // Unknown to the index: unrelated, as with a missing vector.
+    expect(ids(selectDiverse(list, 2, { lambda: 0.5, similarity: () => undefined }))).toEqual(['a', 'a2']);
+  });
+
   it('treats items without a vector as unrelated', () => {
     const picked = selectDiverse(list, 2, {
       lambda: 0.5,

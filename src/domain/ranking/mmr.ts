@@ -11,20 +11,44 @@ export interface DiversityOptions {
   /** 1 = pure relevance (MMR off), 0 = pure novelty. */
   lambda: number;
   maxPerCategory?: number;
+  /** Cosine of two items by id (e.g. the index's int8 copies); preferred over `vector` when both are given. */
+  similarity?: (a: string, b: string) => number | undefined;
   vector?: (id: string) => Float32Array | undefined;
   /** Items MMR compares at once; later ones enter as earlier ones are taken or dropped. Default max(30, 5 × limit). */
   window?: number;
 }
 
-/** Greedy MMR (λ·relevance − (1−λ)·max cosine to the chosen) under a per-category cap; no vector = dissimilar, every category counts. */
+/** Item-to-item cosine for one selection: the caller's, or one from vectors (each unit vector computed once). */
+function pairSimilarity(opts: DiversityOptions): ((a: string, b: string) => number) | undefined {
+  if (opts.lambda >= 1) return undefined;
+  const { similarity, vector } = opts;
+  if (similarity) return (a, b) => similarity(a, b) ?? 0;
+  if (!vector) return undefined;
+  const units = new Map<string, Unit | undefined>();
+  const unit = (id: string): Unit | undefined => {
+    if (units.has(id)) return units.get(id);
+    const v = vector(id);
+    const n = v ? Math.sqrt(dot(v, v)) : 0;
+    const u = v && n > 0 ? { v, inv: 1 / n } : undefined;
+    units.set(id, u);
+    return u;
+  };
+  return (a, b) => {
+    const ua = unit(a);
+    const ub = unit(b);
+    return ua && ub ? unitSimilarity(ua, ub) : 0;
+  };
+}
+
+/** Greedy MMR (λ·relevance − (1−λ)·max cosine to the chosen) under a per-category cap; no similarity = dissimilar, every category counts. */
 export function selectDiverse<T extends DiversityCandidate>(
   sorted: readonly T[],
   limit: number,
   opts: DiversityOptions,
 ): T[] {
   const cap = opts.maxPerCategory;
-  const getVector = opts.lambda < 1 ? opts.vector : undefined;
-  if (!getVector && cap === undefined) return sorted.slice(0, limit);
+  const sim = pairSimilarity(opts);
+  if (!sim && cap === undefined) return sorted.slice(0, limit);
 
   const perCategory = new Map<string, number>();
   const capped = (c: T): boolean =>
@@ -33,7 +57,7 @@ export function selectDiverse<T extends DiversityCandidate>(
     for (const cat of new Set(c.categories ?? [])) perCategory.set(cat, (perCategory.get(cat) ?? 0) + 1);
   };
 
-  if (!getVector) {
+  if (!sim) {
     const out: T[] = [];
     for (const c of sorted) {
       if (out.length >= limit) break;
@@ -47,16 +71,8 @@ export function selectDiverse<T extends DiversityCandidate>(
   const lambda = opts.lambda;
   const maxScore = sorted.reduce((m, c) => Math.max(m, c.score), 0) || 1;
   const windowSize = Math.max(opts.window ?? Math.max(30, 5 * limit), limit);
-  // Pool slots: the candidate, its unit vector (once), and its highest similarity to anything chosen so far.
-  const pool: { c: T; v: Unit | undefined; maxSim: number }[] = [];
-  // Norms once per vector; no copies, so a 512-dim candidate costs one pass until it is compared.
-  const withNorm = (id: string): Unit | undefined => {
-    const v = getVector(id);
-    if (!v) return undefined;
-    const n = Math.sqrt(dot(v, v));
-    return n === 0 ? undefined : { v, inv: 1 / n };
-  };
-  const chosen: (Unit | undefined)[] = [];
+  // Pool slots: the candidate and its highest similarity to anything chosen so far.
+  const pool: { c: T; maxSim: number }[] = [];
   let next = 0;
   const out: T[] = [];
 
@@ -65,10 +81,9 @@ export function selectDiverse<T extends DiversityCandidate>(
     while (pool.length < windowSize && next < sorted.length) {
       const c = sorted[next++];
       if (capped(c)) continue;
-      const v = withNorm(c.id);
       let maxSim = 0;
-      if (v) for (const s of chosen) if (s) maxSim = Math.max(maxSim, similarity(v, s));
-      pool.push({ c, v, maxSim });
+      for (const s of out) maxSim = Math.max(maxSim, sim(c.id, s.id));
+      pool.push({ c, maxSim });
     }
     if (pool.length === 0) break;
     let best = -1;
@@ -92,19 +107,13 @@ export function selectDiverse<T extends DiversityCandidate>(
     pool.splice(best, 1);
     out.push(picked.c);
     take(picked.c);
-    chosen.push(picked.v);
     if (out.length >= limit) break;
     if (cap !== undefined) {
       for (let i = pool.length - 1; i >= 0; i--) if (capped(pool[i].c)) pool.splice(i, 1);
     }
-    const pv = picked.v;
-    if (pv) {
-      for (const p of pool) {
-        if (p.v) {
-          const s = similarity(p.v, pv);
-          if (s > p.maxSim) p.maxSim = s;
-        }
-      }
+    for (const p of pool) {
+      const s = sim(p.c.id, picked.c.id);
+      if (s > p.maxSim) p.maxSim = s;
     }
   }
   return out;
@@ -116,7 +125,7 @@ interface Unit {
 }
 
 // Vectors of another dimension (a model change mid-reindex) count as unrelated rather than throwing.
-function similarity(a: Unit, b: Unit): number {
+function unitSimilarity(a: Unit, b: Unit): number {
   return a.v.length === b.v.length ? dot(a.v, b.v) * a.inv * b.inv : 0;
 }
 

@@ -14,7 +14,9 @@ export interface RankInput {
   item: (id: string) => Item | undefined;
   /** Decayed event popularity, any non-negative scale. */
   popularity?: (id: string) => number;
-  /** Needed for MMR; without it MMR is skipped. */
+  /** Item-to-item cosine for MMR (e.g. the index's int8 copies); preferred over `vector`. */
+  similarity?: (a: string, b: string) => number | undefined;
+  /** Vectors for MMR when no `similarity` is given; with neither, MMR is skipped. */
   vector?: (id: string) => Float32Array | undefined;
   config: RankingConfig;
   /** Request-level filters, ANDed with the config's. */
@@ -246,6 +248,7 @@ export function rank(input: RankInput): RankedItem[] {
   const organic = selectDiverse(pool, limit - pins.length, {
     lambda: config.diversity.mmrLambda,
     maxPerCategory: config.diversity.maxPerCategory,
+    similarity: input.similarity,
     vector: input.vector,
   });
 
