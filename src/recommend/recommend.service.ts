@@ -17,6 +17,7 @@ import {
   type Candidate,
   type Comparison,
   type Explanation,
+  type Filters,
   type RankingConfig,
   type SourceName,
 } from '../domain/ranking';
@@ -58,12 +59,18 @@ export interface RankOptions {
 // Context items beyond this many become one averaged query, so a long session cannot fan out into many ANN walks.
 const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
+const FRACTION_TTL_MS = 5_000;
+const FRACTION_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
 /** Recommendations: candidate sources → rank() → served-list bookkeeping for cursors. */
 @Injectable()
 export class RecommendService {
   private readonly queryVectors = new Map<string, Float32Array>();
+  private readonly fractions = new WeakMap<
+    VectorIndex,
+    WeakMap<RankingConfig, Map<string, { fraction: number; at: number }>>
+  >();
 
   constructor(
     private readonly registry: IndexRegistry,
@@ -191,19 +198,44 @@ export class RecommendService {
       alreadyServed: opts.alreadyServed,
       now,
     });
+    // Sources, the post-filter and rank() ask about the same few hundred ids: decide each once per request.
+    const decided = new Map<string, boolean>();
+    const eligibleOnce = (id: string, item: Item): boolean => {
+      let ok = decided.get(id);
+      if (ok === undefined) {
+        ok = eligible(id, item);
+        decided.set(id, ok);
+      }
+      return ok;
+    };
     const accept = (id: string): boolean => {
       const item = items.get(id);
-      return item !== undefined && eligible(id, item);
+      return item !== undefined && eligibleOnce(id, item);
     };
-    // Unfiltered requests skip the sampled match-fraction estimate (a pass over every id); filtered ones estimate once.
-    const unfiltered = isEmptyFilters(config.filters, req.filters) && !config.rules.some(isHideRule);
+    // Unfiltered requests skip the sampled match-fraction estimate; filtered ones estimate once per request.
+    const unfiltered =
+      isEmptyFilters(config.filters, req.filters) &&
+      !config.rules.some(isHideRule) &&
+      config.exclude.ids.length === 0;
     let matchFraction: number | undefined = unfiltered ? 1 : undefined;
+    // Ids the sample cannot see coming (served pages, explicit and context exclusions) get room in the first walk.
+    const reserve = (opts.alreadyServed?.size ?? 0) + req.exclude.length + contextIds.length;
+    // Sources asking around the same vector (similar and a one-interest user, say) share one walk per request.
+    const walks = new Map<Float32Array, { k: number; found: Candidate[] }>();
     const search = (queries: readonly Float32Array[], k: number): Candidate[] => {
       if (!index || queries.length === 0) return [];
-      if (matchFraction === undefined) matchFraction = estimateMatchFraction(index, accept);
-      // The filter runs inside the graph walk, so without selective filters no oversampling is needed.
-      const oversample = unfiltered ? 1 : 2;
-      return similarCandidates(index, queries, k, { filter: accept, matchFraction, oversample }).candidates;
+      const prior = queries.length === 1 ? walks.get(queries[0]) : undefined;
+      // A wider earlier walk holds the top k; a shorter answer than it asked for was everything there is.
+      if (prior && (prior.k >= k || prior.found.length < prior.k)) return prior.found.slice(0, k);
+      matchFraction ??= this.matchFraction(index, config, req.filters, accept, now);
+      const found = similarCandidates(index, queries, k, {
+        filter: accept,
+        matchFraction,
+        reserve: Math.min(reserve, k),
+        oversample: 1,
+      }).candidates;
+      if (queries.length === 1) walks.set(queries[0], { k, found });
+      return found;
     };
 
     const signalReq: SignalRequest = {
@@ -231,6 +263,8 @@ export class RecommendService {
         case 'bought_together':
           return [source, await this.signals.boughtTogether({ ...signalReq, limit })];
         case 'user_interests':
+          // Interests belong to a user or a session; around bare context items `similar` already runs that search.
+          if (!req.userId && !req.sessionId && req.sessionItemIds.length === 0) return [source, []];
           return [source, await this.signals.userInterests({ ...signalReq, limit })];
       }
     };
@@ -264,8 +298,40 @@ export class RecommendService {
       limit: req.limit,
       now,
       explain: opts.explain,
+      eligible: eligibleOnce,
     });
     return ranked.map((r) => ({ ...r, score: round(r.score) }));
+  }
+
+  /**
+   * Share of the index a config's and request's filters let through, from a 1,000-id sample, remembered for a few
+   * seconds per (index, config, request filters): storefronts repeat the same few filter sets, and the estimate only
+   * picks the search strategy (every path checks each candidate against the request's own filter).
+   */
+  private matchFraction(
+    index: VectorIndex,
+    config: RankingConfig,
+    filters: Filters | undefined,
+    accept: (id: string) => boolean,
+    now: number,
+  ): number {
+    let byConfig = this.fractions.get(index);
+    if (!byConfig) {
+      byConfig = new WeakMap();
+      this.fractions.set(index, byConfig);
+    }
+    let byFilters = byConfig.get(config);
+    if (!byFilters) {
+      byFilters = new Map();
+      byConfig.set(config, byFilters);
+    }
+    const key = filters === undefined ? '' : JSON.stringify(filters);
+    const hit = byFilters.get(key);
+    if (hit && now - hit.at < FRACTION_TTL_MS) return hit.fraction;
+    const fraction = estimateMatchFraction(index, accept);
+    if (byFilters.size >= FRACTION_CACHE_SIZE) byFilters.delete(byFilters.keys().next().value!);
+    byFilters.set(key, { fraction, at: now });
+    return fraction;
   }
 
   /** The catalogue's in-memory view; 404 for an unknown catalogue, undefined when it exists but holds nothing yet. */

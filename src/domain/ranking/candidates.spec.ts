@@ -129,16 +129,42 @@ describe('similarCandidates with a selective filter', () => {
     expect(res.candidates[0].score).toBeCloseTo(truth[0].score, 5);
   });
 
-  it('uses the ANN walk for a broad filter and agrees with the exact oracle', () => {
+  it('walks the graph unfiltered and filters after when most items match, agreeing with the exact oracle', () => {
     const even = (id: string): boolean => Number(id.slice(5)) % 2 === 0;
     const res = similarCandidates(hnsw, [query], 20, { filter: even });
-    expect(res.strategy).toBe('ann');
+    expect(res.strategy).toBe('ann-post');
     expect(res.estimatedMatchFraction).toBeGreaterThan(0.4);
     expect(res.candidates).toHaveLength(20);
     expect(res.candidates.every((c) => even(c.id))).toBe(true);
     const truth = new Set(exact.search(query, 20, { filter: even }).map((n) => n.id));
     const recall = res.candidates.filter((c) => truth.has(c.id)).length / 20;
     expect(recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('walks with the filter inside when it is selective but not rare (1 in 7)', () => {
+    const tenth = (id: string): boolean => Number(id.slice(5)) % 7 === 3;
+    const res = similarCandidates(hnsw, [query], 20, { filter: tenth });
+    expect(res.strategy).toBe('ann');
+    expect(res.candidates).toHaveLength(20);
+    const truth = new Set(exact.search(query, 20, { filter: tenth }).map((n) => n.id));
+    expect(res.candidates.filter((c) => truth.has(c.id)).length).toBeGreaterThanOrEqual(18);
+  });
+
+  it('falls back to the filtered walk when the filter drops the whole neighbourhood the wide walk saw', () => {
+    // 98% of items match, but not the query's 150 nearest: k / fraction alone cannot reach past them.
+    const near = new Set(exact.search(query, 150).map((n) => n.id));
+    const far = (id: string): boolean => !near.has(id);
+    const res = similarCandidates(hnsw, [query], 20, { filter: far });
+    expect(res.strategy).toBe('ann-post+ann');
+    expect(res.candidates).toHaveLength(20);
+    expect(res.candidates.every((c) => far(c.id))).toBe(true);
+    const truth = new Set(exact.search(query, 20, { filter: far }).map((n) => n.id));
+    expect(res.candidates.filter((c) => truth.has(c.id)).length).toBeGreaterThanOrEqual(18);
+    // Known exclusions (e.g. items served on earlier pages) widen the first walk instead.
+    const served = new Set(exact.search(query, 40).map((n) => n.id));
+    const reserved = similarCandidates(hnsw, [query], 20, { filter: (id) => !served.has(id), reserve: 40 });
+    expect(reserved.strategy).toBe('ann-post');
+    expect(reserved.candidates).toHaveLength(20);
   });
 
   it('falls back to the exact scan when ANN comes back short (e.g. after deletes)', () => {

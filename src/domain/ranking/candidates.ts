@@ -19,6 +19,10 @@ export interface SimilarOptions {
   exactBelowFraction?: number;
   /** Known match fraction (e.g. from a secondary index); skips the sampled estimate. */
   matchFraction?: number;
+  /** Ids `filter` is known to drop beyond the sampled fraction (explicit exclusions, already served): extra room in k. */
+  reserve?: number;
+  /** At or above this match fraction, walk the graph unfiltered for k / fraction and filter after; default 0.25. */
+  postFilterAbove?: number;
   /** Ids sampled for the estimate; default 1000. */
   sampleSize?: number;
   ef?: number;
@@ -26,8 +30,11 @@ export interface SimilarOptions {
 
 export interface SimilarResult {
   candidates: Candidate[];
-  /** Which path produced the list: ANN, exact scan (selective filter) or ANN then exact (ANN came back short). */
-  strategy: 'ann' | 'exact' | 'ann+exact';
+  /**
+   * Which path produced the list: ANN (filter inside the walk), ANN then filter (most items match), exact scan
+   * (selective filter), or a fallback after the first path came back short.
+   */
+  strategy: 'ann' | 'ann-post' | 'ann-post+ann' | 'exact' | 'ann+exact';
   estimatedMatchFraction: number;
 }
 
@@ -111,6 +118,21 @@ export function similarCandidates(
     };
   }
 
+  // Most items match: one walk without a per-node JS callback, asked for enough that k survive the filter.
+  const reserve = Math.max(0, options.reserve ?? 0);
+  let postFiltered = false;
+  if (constrained && fraction >= (options.postFilterAbove ?? 0.25)) {
+    const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + Math.ceil(0.1 * k) + 4);
+    const merged = mergeMax(
+      queries.map((q) => index.search(q, wide, { ef: options.ef }).filter((n) => accept(n.id))),
+      k,
+    );
+    if (merged.length >= k || wide >= index.size) {
+      return { candidates: merged, strategy: 'ann-post', estimatedMatchFraction: fraction };
+    }
+    postFiltered = true;
+  }
+
   // Exclusions ride in the index filter, so they need no extra room in k.
   const annK = Math.min(index.size, Math.ceil(k * oversample));
   const lists = queries.map((q) =>
@@ -120,7 +142,11 @@ export function similarCandidates(
   );
   const merged = mergeMax(lists, k);
   if (merged.length >= k || merged.length >= index.size) {
-    return { candidates: merged, strategy: 'ann', estimatedMatchFraction: fraction };
+    return {
+      candidates: merged,
+      strategy: postFiltered ? 'ann-post+ann' : 'ann',
+      estimatedMatchFraction: fraction,
+    };
   }
   // The sample overestimated the matches or the graph lost reachability (deletes): the scan is the ground truth.
   return {

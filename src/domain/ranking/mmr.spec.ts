@@ -81,3 +81,65 @@ describe('selectDiverse', () => {
     expect(ids(out)).toEqual(['00', '35', '36', '37']);
   });
 });
+
+describe('selectDiverse (lazy greedy) picks what the eager MMR loop picks', () => {
+  /** The textbook loop: every round, every candidate's max similarity to all chosen items, best value wins. */
+  function eager(
+    sorted: DiversityCandidate[],
+    limit: number,
+    lambda: number,
+    sim: (a: string, b: string) => number,
+    cap?: number,
+  ): string[] {
+    const maxScore = sorted.reduce((m, c) => Math.max(m, c.score), 0) || 1;
+    const counts = new Map<string, number>();
+    const capped = (c: DiversityCandidate) =>
+      cap !== undefined && (c.categories ?? []).some((k) => (counts.get(k) ?? 0) >= cap);
+    const out: DiversityCandidate[] = [];
+    const window = Math.max(30, 5 * limit);
+    let rest = [...sorted];
+    while (out.length < limit) {
+      rest = rest.filter((c) => !capped(c));
+      const pool = rest.slice(0, window);
+      if (pool.length === 0) break;
+      let best = 0;
+      let bestValue = -Infinity;
+      pool.forEach((c, i) => {
+        const maxSim = out.reduce((m, o) => Math.max(m, sim(c.id, o.id)), 0);
+        const v = (lambda * c.score) / maxScore - (1 - lambda) * maxSim;
+        if (v > bestValue) {
+          bestValue = v;
+          best = i;
+        }
+      });
+      const [picked] = rest.splice(best, 1);
+      out.push(picked);
+      for (const k of new Set(picked.categories ?? [])) counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return out.map((c) => c.id);
+  }
+
+  it.each([0, 0.3, 0.7, 0.95])('λ = %s, with and without a category cap, 25 random lists', (lambda) => {
+    let seed = 17;
+    const rand = (): number => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (let trial = 0; trial < 25; trial++) {
+      const n = 20 + Math.floor(rand() * 120);
+      const vecs = new Map<string, Float32Array>();
+      const list: DiversityCandidate[] = Array.from({ length: n }, (_, i) => {
+        const id = `c${i}`;
+        vecs.set(id, Float32Array.from({ length: 8 }, () => rand() - 0.3));
+        return { id, score: Math.round(rand() * 20) / 20, categories: [`k${Math.floor(rand() * 5)}`] };
+      });
+      list.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+      const sim = (a: string, b: string): number => meanPairwiseSimilarity([vecs.get(a)!, vecs.get(b)!]);
+      for (const cap of [undefined, 2]) {
+        const limit = 5 + (trial % 10);
+        const got = ids(selectDiverse(list, limit, { lambda, similarity: sim, maxPerCategory: cap }));
+        expect(got).toEqual(eager(list, limit, lambda, sim, cap));
+      }
+    }
+  });
+});

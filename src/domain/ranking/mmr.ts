@@ -71,34 +71,44 @@ export function selectDiverse<T extends DiversityCandidate>(
   const lambda = opts.lambda;
   const maxScore = sorted.reduce((m, c) => Math.max(m, c.score), 0) || 1;
   const windowSize = Math.max(opts.window ?? Math.max(30, 5 * limit), limit);
-  // Pool slots: the candidate and its highest similarity to anything chosen so far.
-  const pool: { c: T; maxSim: number }[] = [];
+  // Lazy greedy: an entry's max similarity to the chosen only grows, so its MMR value computed against the first
+  // `seen` picks is an upper bound. Each round, the best bound is brought up to date until the best is exact;
+  // same picks as the eager loop, with a fraction of the similarity computations.
+  const pool: { c: T; maxSim: number; seen: number }[] = [];
   let next = 0;
   const out: T[] = [];
+  const value = (p: { c: T; maxSim: number }): number =>
+    (lambda * p.c.score) / maxScore - (1 - lambda) * p.maxSim;
 
   while (out.length < limit) {
-    // Refill the window in score order; a new entrant must catch up on similarity to what is already chosen.
+    // Refill the window in score order; entrants catch up on similarity when they reach the top.
     while (pool.length < windowSize && next < sorted.length) {
       const c = sorted[next++];
-      if (capped(c)) continue;
-      let maxSim = 0;
-      for (const s of out) maxSim = Math.max(maxSim, sim(c.id, s.id));
-      pool.push({ c, maxSim });
+      if (!capped(c)) pool.push({ c, maxSim: 0, seen: 0 });
     }
     if (pool.length === 0) break;
     let best = -1;
-    let bestValue = -Infinity;
-    for (let i = 0; i < pool.length; i++) {
-      const p = pool[i];
-      if (capped(p.c)) continue;
-      const value = (lambda * p.c.score) / maxScore - (1 - lambda) * p.maxSim;
+    for (;;) {
+      best = -1;
+      let bestValue = -Infinity;
+      // Capped items never stay in the window (dropped on entry and after each pick), so every slot is a contender.
       // Strict ">" keeps the earlier (higher-scored, then smaller id) item on ties.
-      if (value > bestValue) {
-        bestValue = value;
-        best = i;
+      for (let i = 0; i < pool.length; i++) {
+        const v = value(pool[i]);
+        if (v > bestValue) {
+          bestValue = v;
+          best = i;
+        }
+      }
+      if (best === -1) break;
+      const top = pool[best];
+      if (top.seen === out.length) break;
+      for (; top.seen < out.length; top.seen++) {
+        const s = sim(top.c.id, out[top.seen].id);
+        if (s > top.maxSim) top.maxSim = s;
       }
     }
-    // Counts only grow, so a capped item never becomes eligible again: drop them from the window.
+    // Only non-finite scores leave nothing chosen: skip this window's items rather than loop.
     if (best === -1) {
       pool.length = 0;
       continue;
@@ -107,13 +117,9 @@ export function selectDiverse<T extends DiversityCandidate>(
     pool.splice(best, 1);
     out.push(picked.c);
     take(picked.c);
-    if (out.length >= limit) break;
-    if (cap !== undefined) {
+    if (cap !== undefined && capped(picked.c)) {
+      // The pick filled one of its categories: drop what else is in it.
       for (let i = pool.length - 1; i >= 0; i--) if (capped(pool[i].c)) pool.splice(i, 1);
-    }
-    for (const p of pool) {
-      const s = sim(p.c.id, picked.c.id);
-      if (s > p.maxSim) p.maxSim = s;
     }
   }
   return out;

@@ -32,6 +32,8 @@ export interface RankInput {
   limit: number;
   now?: number | Date;
   explain?: boolean;
+  /** The request's eligibility when the caller already built it (`eligibility()` of the same input), e.g. memoised. */
+  eligible?: (id: string, item: Item) => boolean;
 }
 
 export interface ScoreComponents {
@@ -163,7 +165,7 @@ export function rank(input: RankInput): RankedItem[] {
   const served = input.alreadyServed ?? new Set<string>();
   const offset = input.offset ?? served.size;
 
-  const eligible = eligibility({ ...input, now });
+  const eligible = input.eligible ?? eligibility({ ...input, now });
 
   const merged = mergeSources(input);
   const popularityOf = (id: string): number => Math.max(0, input.popularity?.(id) ?? 0);
