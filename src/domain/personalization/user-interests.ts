@@ -261,6 +261,8 @@ export interface HistoryEvent {
   weight: number;
   /** positive feeds interests, negative (dislike) pushes results away, neutral is ignored here. */
   polarity: 'positive' | 'neutral' | 'negative';
+  /** Event type (view, purchase, …) when recorded; histories written before it was stored lack it. */
+  type?: string;
 }
 
 export interface InterestInputs {

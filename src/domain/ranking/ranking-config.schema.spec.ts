@@ -50,7 +50,7 @@ describe('parseRankingConfig', () => {
       ['user_interests', 200],
     ]);
     expect(r.config.score).toMatchObject({ similarity: 1, popularity: 0.1, freshness: { weight: 0 } });
-    expect(r.config.exclude).toEqual({ contextItems: true, ids: [] });
+    expect(r.config.exclude).toEqual({ contextItems: true, ids: [], purchased: false });
     expect(r.config.diversity).toEqual({ mmrLambda: 1 });
     expect(r.config.popularity).toEqual({ halfLifeDays: 7 });
     expect(Object.isFrozen(DEFAULT_RANKING_CONFIG.candidates[0])).toBe(true);
@@ -141,6 +141,17 @@ describe('parseRankingConfig', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.map((e) => e.path)).toEqual(['rules.0.hide.gt', 'rules.1.hide.gt', 'rules.2.hide.lt']);
+  });
+
+  it('takes exclude.purchased and exclude.seenWithinHours, and names bad values', () => {
+    const r = parseRankingConfig({ exclude: { purchased: true, seenWithinHours: 48 } });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.config.exclude).toEqual({ contextItems: true, ids: [], purchased: true, seenWithinHours: 48 });
+    const bad = parseRankingConfig({ exclude: { purchased: 'yes', seenWithinHours: 0 } });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.errors.map((e) => e.path).sort()).toEqual(['exclude.purchased', 'exclude.seenWithinHours']);
+    expect(parseRankingConfig({ exclude: { seenWithinHours: -1 } }).ok).toBe(false);
   });
 
   it('merges partial event weights over the defaults', () => {

@@ -313,7 +313,14 @@ export const rankingConfigSchema = z
     score: scoreSchema.prefault({}),
     filters: filtersSchema.default({}),
     exclude: z
-      .object({ contextItems: z.boolean().default(true), ids: z.array(itemIdSchema).max(10000).default([]) })
+      .object({
+        contextItems: z.boolean().default(true),
+        ids: z.array(itemIdSchema).max(10000).default([]),
+        /** Drop items the user/session purchased (any purchase in its history). */
+        purchased: z.boolean().default(false),
+        /** Drop items the user/session interacted with (not impressions) within this many hours. */
+        seenWithinHours: z.number().finite().positive().max(87600).optional(),
+      })
       .strict()
       .prefault({}),
     diversity: z
