@@ -37,6 +37,8 @@ const envSchema = z.object({
   SNAPSHOT_INTERVAL_SECONDS: int(0, 86400).default(300),
   BODY_LIMIT_BYTES: int(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
   API_WORKERS: int(1, 64).default(1),
+  // One worker replica at a time consumes events (per-user order, exactly-once); a lapsed lease passes on.
+  SIGNALS_LEASE_MS: int(1000, 600_000).default(15_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -5,7 +5,7 @@ import {
   DEFAULT_SCORING,
   DEFAULT_WINDOW,
 } from '../domain/personalization/co-occurrence';
-import { DEFAULT_TRENDING_HALF_LIFE_SECONDS } from '../domain/personalization/popularity';
+import { DEFAULT_RANKING_CONFIG } from '../domain/ranking';
 import {
   DEFAULT_CLUSTER,
   DEFAULT_DISLIKE,
@@ -20,7 +20,7 @@ export const SHIPPED: ResearchConfig = {
   window: DEFAULT_WINDOW,
   scoring: DEFAULT_SCORING,
   cap: DEFAULT_NEIGHBOUR_CAP,
-  trendingHalfLifeDays: DEFAULT_TRENDING_HALF_LIFE_SECONDS / 86400,
+  trendingHalfLifeDays: DEFAULT_RANKING_CONFIG.popularity.halfLifeDays,
   interests: {
     ...BASE_CONFIG.interests,
     recentN: INTEREST_RECENT_N,

@@ -22,7 +22,7 @@ describe('event DTO', () => {
     expect(ingestSchema.safeParse({ events: [] }).success).toBe(false);
   });
 
-  it('parses history entries, item ids with colons included', () => {
+  it('parses history entries (with or without the event type), item ids with colons included', () => {
     expect(parseHistory('sku:1.2|1700000000.5|-5|n')).toEqual({
       itemId: 'sku:1.2',
       ts: 1700000000.5,
@@ -30,6 +30,15 @@ describe('event DTO', () => {
       polarity: 'negative',
     });
     expect(parseHistory('x|1|0.5|p')?.polarity).toBe('positive');
+    expect(parseHistory('x|1|0.5|p')?.type).toBeUndefined();
+    expect(parseHistory('sku:1|1700000000|5|p|purchase')).toEqual({
+      itemId: 'sku:1',
+      ts: 1700000000,
+      weight: 5,
+      polarity: 'positive',
+      type: 'purchase',
+    });
     expect(parseHistory('garbage')).toBeUndefined();
+    expect(parseHistory('a|1|2|p|view|extra')).toBeUndefined();
   });
 });

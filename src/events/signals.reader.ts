@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Candidate } from '../domain/ranking';
 import type Redis from 'ioredis';
 import { interestShare } from '../domain/personalization/blend';
+import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personalization/exclusions';
 import {
   DEFAULT_SCORING,
   scoreCoOccurrence,
@@ -127,7 +128,7 @@ export class EventSignalsReader extends SignalsReader {
     return { recent, accept };
   }
 
-  /** Most popular (decayed) eligible items, best first; scores share one scale (stored, epoch-relative). */
+  /** Most popular (decayed) eligible items, best first; scores are decayed counts as of the newest event. */
   async trendingItems(
     catalogue: string,
     limit: number,
@@ -135,15 +136,17 @@ export class EventSignalsReader extends SignalsReader {
   ): Promise<Scored[]> {
     const out: Scored[] = [];
     const page = Math.max(100, limit * 2);
+    let scale: number | undefined;
     for (let start = 0; out.length < limit; start += page) {
-      const flat = await this.redis.zrevrange(
-        this.keys.popularity(catalogue),
-        start,
-        start + page - 1,
-        'WITHSCORES',
-      );
+      const pipe = this.redis
+        .pipeline()
+        .zrevrange(this.keys.popularity(catalogue), start, start + page - 1, 'WITHSCORES');
+      if (scale === undefined) pipe.hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META);
+      const res = (await pipe.exec()) ?? [];
+      const flat = (res[0]?.[1] as string[] | null) ?? [];
+      scale ??= popularityScale(res[1]?.[1] as (string | null)[] | null);
       for (let i = 0; i < flat.length && out.length < limit; i += 2)
-        if (!eligible || eligible(flat[i])) out.push({ id: flat[i], score: Number(flat[i + 1]) });
+        if (!eligible || eligible(flat[i])) out.push({ id: flat[i], score: Number(flat[i + 1]) * scale });
       if (flat.length < page * 2) break;
     }
     return out;
@@ -153,9 +156,33 @@ export class EventSignalsReader extends SignalsReader {
   async popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (ids.length === 0) return out;
-    const scores = await this.redis.zmscore(this.keys.popularity(catalogue), ...ids);
-    ids.forEach((id, i) => out.set(id, scores[i] === null ? 0 : Number(scores[i])));
+    const res =
+      (await this.redis
+        .pipeline()
+        .zmscore(this.keys.popularity(catalogue), ...ids)
+        .hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META)
+        .exec()) ?? [];
+    const scores = (res[0]?.[1] as (string | null)[] | null) ?? [];
+    const scale = popularityScale(res[1]?.[1] as (string | null)[] | null);
+    ids.forEach((id, i) =>
+      out.set(id, scores[i] === null || scores[i] === undefined ? 0 : Number(scores[i]) * scale),
+    );
     return out;
+  }
+
+  /**
+   * Items a request must leave out under the config's `exclude.purchased` (any purchase in the user's/session's
+   * history) and `exclude.seenWithinHours` (any interaction, impressions aside, in the last N hours before nowMs).
+   * Reads the last USER_HISTORY_LENGTH events of each list; without either option it reads nothing.
+   */
+  async excludedIds(
+    catalogue: string,
+    who: { userId?: string; sessionId?: string },
+    exclude: { purchased?: boolean; seenWithinHours?: number },
+    nowMs: number,
+  ): Promise<Set<string>> {
+    if (!wantsHistoryExclusions(exclude) || (!who.userId && !who.sessionId)) return new Set();
+    return excludedFromHistory(await this.history(catalogue, who), exclude, nowMs);
   }
 
   /** The user's (or session's) interactions, oldest first; a user and a session are merged by time. */
@@ -237,15 +264,31 @@ export class EventSignalsReader extends SignalsReader {
 
 const POLARITY = { p: 'positive', n: 'negative', z: 'neutral' } as const;
 
-/** `item|ts|weight|polarity` (item ids cannot contain `|`). */
+/** `item|ts|weight|polarity|type`; lines written before the type was recorded end at the polarity. */
 export function parseHistory(line: string): HistoryEvent | undefined {
+  // Item ids never contain '|' (itemIdSchema), so fields sit at fixed positions.
   const parts = line.split('|');
-  if (parts.length < 4) return undefined;
-  const pol = POLARITY[parts[parts.length - 1] as keyof typeof POLARITY] ?? 'neutral';
-  return {
-    itemId: parts.slice(0, parts.length - 3).join('|'),
-    ts: Number(parts[parts.length - 3]),
-    weight: Number(parts[parts.length - 2]),
-    polarity: pol,
+  if (parts.length < 4 || parts.length > 5) return undefined;
+  const e: HistoryEvent = {
+    itemId: parts[0],
+    ts: Number(parts[1]),
+    weight: Number(parts[2]),
+    polarity: POLARITY[parts[3] as keyof typeof POLARITY] ?? 'neutral',
   };
+  if (parts.length === 5 && parts[4]) e.type = parts[4];
+  return e;
+}
+
+const POPULARITY_META = ['epoch', 'halfLifeSeconds', 'latest'] as const;
+
+/**
+ * Stored popularity is relative to an epoch the worker moves now and then (and when the half-life changes), so it
+ * is read back as the decayed count as of the newest event: the same numbers whatever the epoch, which matters
+ * because the ranker compares log-scaled popularity. (Not as of the wall clock: a replayed or quiet catalogue
+ * would decay to nothing and lose the log scale's meaning.)
+ */
+export function popularityScale(meta: readonly (string | null)[] | null | undefined): number {
+  const [epoch, half, latest] = (meta ?? []).map((v) => (v === null || v === undefined ? NaN : Number(v)));
+  if (!Number.isFinite(epoch) || !Number.isFinite(half) || half <= 0 || !Number.isFinite(latest)) return 1;
+  return Math.pow(2, -(latest - epoch) / half);
 }

@@ -13,6 +13,10 @@ export class RedisKeys {
   get indexChanges(): string {
     return `${this.prefix}:index-changes`;
   }
+  /** String with a TTL: the token of the worker replica that consumes event streams (signals upkeep). */
+  get signalsLease(): string {
+    return `${this.prefix}:signals:lease`;
+  }
   catalogueMeta(c: string): string {
     return `${this.prefix}:cat:${c}:meta`;
   }
@@ -61,7 +65,7 @@ export class RedisKeys {
   popularity(c: string): string {
     return `${this.prefix}:cat:${c}:popularity`;
   }
-  /** Hash: epoch (t0 seconds) and halfLife of the popularity set. */
+  /** Hash: epoch (t0 seconds), halfLifeSeconds and latest (newest event, seconds) of the popularity set. */
   popularityMeta(c: string): string {
     return `${this.prefix}:cat:${c}:popularity:meta`;
   }
@@ -73,7 +77,7 @@ export class RedisKeys {
   eventIdPrefix(c: string): string {
     return `${this.prefix}:cat:${c}:evid:`;
   }
-  /** Prefix of user (`u:<id>`) and session (`s:<id>`) history lists of `item|ts|weight|polarity`. */
+  /** Prefix of user (`u:<id>`) and session (`s:<id>`) history lists of `item|ts|weight|polarity|type` (older lines lack `|type`). */
   historyPrefix(c: string): string {
     return `${this.prefix}:cat:${c}:hist:`;
   }

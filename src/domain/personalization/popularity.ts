@@ -1,7 +1,6 @@
 // Time-decayed popularity: every event adds w·2^(-(now-t)/halfLife) to its item.
 
-/** 30 days ranked best on MovieLens validation (7d too jumpy, 90d+ drifts to all-time hits). */
-export const DEFAULT_TRENDING_HALF_LIFE_SECONDS = 30 * 86400;
+// The half-life is the catalogue's `default` ranking config's popularity.halfLifeDays (the signals worker reads it).
 
 export interface DecayParams {
   /** Seconds after which an event counts half. */
