@@ -117,4 +117,41 @@ describe('personalised recommendations from events (default config, over HTTP)',
     const r = await rec({ sessionId: 'shop-3', sessionItemIds: ['ck-1'], limit: 3 });
     expect(ids(r)).toContain('ro-6');
   });
+
+  it('leaves out what the user bought (exclude.purchased) and saw lately (exclude.seenWithinHours)', async () => {
+    const now = Date.now();
+    await send([
+      {
+        type: 'purchase',
+        userId: 'buyer',
+        itemId: 'ro-1',
+        timestamp: new Date(now - 30 * 86_400_000).toISOString(),
+      },
+      { type: 'view', userId: 'buyer', itemId: 'ro-2', timestamp: new Date(now - 3_600_000).toISOString() },
+      {
+        type: 'view',
+        userId: 'buyer',
+        itemId: 'ro-3',
+        timestamp: new Date(now - 5 * 86_400_000).toISOString(),
+      },
+    ]);
+    await caughtUp();
+    const all = { userId: 'buyer', limit: 30 };
+    const plain = ids(await rec(all));
+    expect(plain).toEqual(expect.arrayContaining(['ro-1', 'ro-2', 'ro-3']));
+    const put = await s.call('PUT', `${C}/ranking-configs/no-repeats`, {
+      exclude: { purchased: true, seenWithinHours: 24 },
+    });
+    expect(put.status).toBeLessThan(300);
+    const served = ids(await rec({ ...all, config: 'no-repeats' }));
+    expect(served).not.toContain('ro-1');
+    expect(served).not.toContain('ro-2');
+    // Seen five days ago is outside the 24-hour window, and other users are not affected.
+    expect(served).toContain('ro-3');
+    expect(ids(await rec({ userId: 'newcomer', limit: 30, config: 'no-repeats' }))).toContain('ro-1');
+    const invalid = await s.call('PUT', `${C}/ranking-configs/bad-window`, {
+      exclude: { seenWithinHours: -1 },
+    });
+    expect(invalid.status).toBe(400);
+  });
 });

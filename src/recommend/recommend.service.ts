@@ -60,6 +60,7 @@ export interface RankOptions {
 const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
+const MIN_ENOUGH = 50;
 const FRACTION_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
@@ -190,10 +191,21 @@ export class RecommendService {
     const index = view.index?.index;
     const now = Date.now();
     const contextIds = [...req.itemIds, ...req.sessionItemIds, ...req.positive, ...req.negative];
+    // Purchased / recently seen items of this user or session (one history read, only when the config asks).
+    const fromHistory =
+      (config.exclude.purchased || config.exclude.seenWithinHours !== undefined) &&
+      (req.userId || req.sessionId)
+        ? await this.signals.excludedIds(
+            c,
+            { userId: req.userId, sessionId: req.sessionId },
+            config.exclude,
+            now,
+          )
+        : undefined;
     const eligible = eligibility({
       config,
       filters: req.filters,
-      exclude: req.exclude,
+      exclude: fromHistory && fromHistory.size > 0 ? [...req.exclude, ...fromHistory] : req.exclude,
       contextIds,
       alreadyServed: opts.alreadyServed,
       now,
@@ -219,7 +231,8 @@ export class RecommendService {
       config.exclude.ids.length === 0;
     let matchFraction: number | undefined = unfiltered ? 1 : undefined;
     // Ids the sample cannot see coming (served pages, explicit and context exclusions) get room in the first walk.
-    const reserve = (opts.alreadyServed?.size ?? 0) + req.exclude.length + contextIds.length;
+    const reserve =
+      (opts.alreadyServed?.size ?? 0) + req.exclude.length + contextIds.length + (fromHistory?.size ?? 0);
     // Sources asking around the same vector (similar and a one-interest user, say) share one walk per request.
     const walks = new Map<Float32Array, { k: number; found: Candidate[] }>();
     const search = (queries: readonly Float32Array[], k: number): Candidate[] => {
@@ -232,6 +245,8 @@ export class RecommendService {
         filter: accept,
         matchFraction,
         reserve: Math.min(reserve, k),
+        // What a page can use (the MMR window): past it, a filtered-out neighbourhood is not walked through for k.
+        enough: Math.max(MIN_ENOUGH, 5 * req.limit),
         oversample: 1,
       }).candidates;
       if (queries.length === 1) walks.set(queries[0], { k, found });

@@ -22,6 +22,13 @@ export abstract class SignalsReader {
   abstract boughtTogether(req: SignalRequest): Promise<Candidate[]>;
   /** Items matching the user's (or session's) interests; score is cosine in [0,1]. */
   abstract userInterests(req: SignalRequest): Promise<Candidate[]>;
+  /** Ids the config's `exclude.purchased` / `exclude.seenWithinHours` remove for this user or session. */
+  abstract excludedIds(
+    catalogue: string,
+    who: { userId?: string; sessionId?: string },
+    exclude: { purchased?: boolean; seenWithinHours?: number },
+    nowMs: number,
+  ): Promise<Set<string>>;
   /** Popularity of each id (absent = 0), in one round trip. */
   abstract popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>>;
 }

@@ -160,6 +160,20 @@ describe('similarCandidates with a selective filter', () => {
     expect(res.candidates.every((c) => far(c.id))).toBe(true);
     const truth = new Set(exact.search(query, 20, { filter: far }).map((n) => n.id));
     expect(res.candidates.filter((c) => truth.has(c.id)).length).toBeGreaterThanOrEqual(18);
+    // A caller that can use 8 settles for the filtered walk's best 8 rather than walking on for 20.
+    const enough = similarCandidates(hnsw, [query], 20, { filter: far, enough: 8 });
+    expect(enough.strategy).toBe('ann-post+ann');
+    expect(enough.candidates.length).toBeGreaterThanOrEqual(8);
+    expect(enough.candidates.every((c) => far(c.id))).toBe(true);
+    const truth8 = exact.search(query, 8, { filter: far }).map((n) => n.id);
+    expect(enough.candidates.slice(0, 8).filter((c) => truth8.includes(c.id)).length).toBeGreaterThanOrEqual(
+      7,
+    );
+    // Short of k but past `enough` after the unfiltered walk: that list is the answer, no second walk.
+    const nearest10 = new Set(exact.search(query, 10).map((n) => n.id));
+    const partial = similarCandidates(hnsw, [query], 20, { filter: (id) => !nearest10.has(id), enough: 8 });
+    expect(partial.strategy).toBe('ann-post');
+    expect(partial.candidates.length).toBeGreaterThanOrEqual(8);
     // Known exclusions (e.g. items served on earlier pages) widen the first walk instead.
     const served = new Set(exact.search(query, 40).map((n) => n.id));
     const reserved = similarCandidates(hnsw, [query], 20, { filter: (id) => !served.has(id), reserve: 40 });

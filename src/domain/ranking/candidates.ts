@@ -23,6 +23,11 @@ export interface SimilarOptions {
   reserve?: number;
   /** At or above this match fraction, walk the graph unfiltered for k / fraction and filter after; default 0.25. */
   postFilterAbove?: number;
+  /**
+   * Fewer than k is acceptable from this many on when reaching k would take a filtered walk after the unfiltered
+   * one (the filter removed the query's neighbourhood); default k. Callers set what their page can use.
+   */
+  enough?: number;
   /** Ids sampled for the estimate; default 1000. */
   sampleSize?: number;
   ef?: number;
@@ -120,31 +125,31 @@ export function similarCandidates(
 
   // Most items match: one walk without a per-node JS callback, asked for enough that k survive the filter.
   const reserve = Math.max(0, options.reserve ?? 0);
-  let postFiltered = false;
+  const enough = Math.min(k, Math.max(1, Math.floor(options.enough ?? k)));
+  let survivors: Neighbour[][] = [];
   if (constrained && fraction >= (options.postFilterAbove ?? 0.25)) {
     const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + Math.ceil(0.1 * k) + 4);
-    const merged = mergeMax(
-      queries.map((q) => index.search(q, wide, { ef: options.ef }).filter((n) => accept(n.id))),
-      k,
-    );
-    if (merged.length >= k || wide >= index.size) {
+    survivors = queries.map((q) => index.search(q, wide, { ef: options.ef }).filter((n) => accept(n.id)));
+    const merged = mergeMax(survivors, k);
+    if (merged.length >= enough || wide >= index.size) {
       return { candidates: merged, strategy: 'ann-post', estimatedMatchFraction: fraction };
     }
-    postFiltered = true;
   }
 
-  // Exclusions ride in the index filter, so they need no extra room in k.
-  const annK = Math.min(index.size, Math.ceil(k * oversample));
+  // The filter runs inside the walk. After a short post-filtered walk (the filter removed the query's own
+  // neighbourhood) it only has to reach `enough`: each extra result costs a long walk through rejected items.
+  const target = survivors.length > 0 ? enough : k;
+  const annK = Math.min(index.size, Math.ceil(target * oversample));
   const lists = queries.map((q) =>
     index
       .search(q, annK, { filter: constrained ? accept : undefined, ef: options.ef })
       .filter((n) => accept(n.id)),
   );
-  const merged = mergeMax(lists, k);
-  if (merged.length >= k || merged.length >= index.size) {
+  const merged = mergeMax([...survivors, ...lists], k);
+  if (merged.length >= target || merged.length >= index.size) {
     return {
       candidates: merged,
-      strategy: postFiltered ? 'ann-post+ann' : 'ann',
+      strategy: survivors.length > 0 ? 'ann-post+ann' : 'ann',
       estimatedMatchFraction: fraction,
     };
   }
