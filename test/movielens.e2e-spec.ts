@@ -89,6 +89,66 @@ describe('MovieLens acceptance (9,742 movies, real model, real index)', () => {
     expect(top.filter((n) => isKids(n.item)).length).toBeGreaterThanOrEqual(6);
   });
 
+  // Issue 4's acceptance on the whole catalogue (test/ranking and test/recommend cover each knob on a subset).
+  it('pages a storefront config 5 times without repeats; a change shows next request; rollback and compare', async () => {
+    const rec = (body: Record<string, unknown>) => s.call('POST', `${C}/recommendations`, body);
+    const ids = (r: { body: { items: { id: string }[] } }) => r.body.items.map((i) => i.id);
+    const storefront = {
+      candidates: [
+        { source: 'similar', limit: 200 },
+        { source: 'trending', limit: 100 },
+        { source: 'new_arrivals', limit: 50 },
+      ],
+      filters: { categories: { none: ['Horror'] } },
+      diversity: { mmrLambda: 0.7, maxPerCategory: 4 },
+    };
+    expect((await s.call('PUT', `${C}/ranking-configs/storefront`, storefront)).body.version).toBe(1);
+    const request = { config: 'storefront', itemIds: [TOY_STORY], limit: 10 };
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 1; page <= 5; page++) {
+      const r = await rec(cursor ? { ...request, cursor } : request);
+      expect(r.status).toBe(200);
+      expect(r.body.items).toHaveLength(10);
+      for (const i of r.body.items as { id: string; item: Item }[]) {
+        expect(i.item.categories ?? []).not.toContain('Horror');
+        seen.push(i.id);
+      }
+      cursor = r.body.cursor;
+    }
+    expect(new Set(seen).size).toBe(50);
+    expect(seen).not.toContain(TOY_STORY);
+
+    const v1 = await rec(request);
+    const boosted = {
+      ...storefront,
+      score: { boosts: [{ when: { field: 'categories', contains: 'Drama' }, multiply: 50 }] },
+    };
+    expect((await s.call('PUT', `${C}/ranking-configs/storefront`, boosted)).body.version).toBe(2);
+    const v2 = await rec(request);
+    expect(v2.body.config).toEqual({ name: 'storefront', version: 2 });
+    expect(ids(v2)).not.toEqual(ids(v1));
+    const dramas = (r: typeof v1) =>
+      (r.body.items as { item: Item }[]).filter((i) => i.item.categories?.includes('Drama')).length;
+    expect(dramas(v2)).toBeGreaterThan(dramas(v1));
+
+    const cmp = await s.call('POST', `${C}/ranking-configs/compare`, {
+      a: { name: 'storefront', version: 1 },
+      b: { name: 'storefront', version: 2 },
+      request: { itemIds: [TOY_STORY], limit: 10 },
+    });
+    expect(cmp.status).toBe(200);
+    const common = ids(v1).filter((id) => ids(v2).includes(id)).length;
+    expect(cmp.body.overlapAtK).toBeCloseTo(common / 10, 6);
+    expect(cmp.body.overlapAtK).toBeLessThan(1);
+
+    expect((await s.call('POST', `${C}/ranking-configs/storefront/rollback`, { version: 1 })).status).toBe(
+      200,
+    );
+    expect(ids(await rec(request))).toEqual(ids(v1));
+  });
+
   it('never serves a deleted neighbour again, and serves it once re-created', async () => {
     const top = (await s.call('GET', `${C}/items/${TOY_STORY}/similar?limit=10`)).body.items as {
       id: string;

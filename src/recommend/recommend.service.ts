@@ -61,6 +61,7 @@ const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
 const MIN_ENOUGH = 50;
+const MEMO_LIMIT = 2_000;
 const FRACTION_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
@@ -211,12 +212,13 @@ export class RecommendService {
       now,
     });
     // Sources, the post-filter and rank() ask about the same few hundred ids: decide each once per request.
+    // Bounded, so a long filtered graph walk (thousands of visited ids) does not turn into a map of them.
     const decided = new Map<string, boolean>();
     const eligibleOnce = (id: string, item: Item): boolean => {
       let ok = decided.get(id);
       if (ok === undefined) {
         ok = eligible(id, item);
-        decided.set(id, ok);
+        if (decided.size < MEMO_LIMIT) decided.set(id, ok);
       }
       return ok;
     };

@@ -128,7 +128,9 @@ export function similarCandidates(
   const enough = Math.min(k, Math.max(1, Math.floor(options.enough ?? k)));
   let survivors: Neighbour[][] = [];
   if (constrained && fraction >= (options.postFilterAbove ?? 0.25)) {
-    const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + Math.ceil(0.1 * k) + 4);
+    // A margin for sampling error only when every one of k is needed; otherwise a few short of k is fine.
+    const margin = enough < k ? 4 : Math.ceil(0.1 * k) + 4;
+    const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + margin);
     survivors = queries.map((q) => index.search(q, wide, { ef: options.ef }).filter((n) => accept(n.id)));
     const merged = mergeMax(survivors, k);
     if (merged.length >= enough || wide >= index.size) {

@@ -63,11 +63,19 @@ describe('selectDiverse', () => {
       { id: '4', score: 6, categories: ['z'] },
       { id: '5', score: 5 },
     ];
-    expect(ids(selectDiverse(cats, 5, { lambda: 1, maxPerCategory: 1 }))).toEqual(['1', '4', '5']);
-    expect(ids(selectDiverse(cats, 5, { lambda: 0.7, maxPerCategory: 1, vector: () => v(1, 0) }))).toEqual([
+    expect(ids(selectDiverse(cats, 3, { lambda: 1, maxPerCategory: 1 }))).toEqual(['1', '4', '5']);
+    expect(ids(selectDiverse(cats, 3, { lambda: 0.7, maxPerCategory: 1, vector: () => v(1, 0) }))).toEqual([
       '1',
       '4',
       '5',
+    ]);
+    // Once only capped candidates are left, the best of them fill the page instead of leaving it short.
+    expect(ids(selectDiverse(cats, 5, { lambda: 1, maxPerCategory: 1 }))).toEqual(['1', '4', '5', '2', '3']);
+    expect(ids(selectDiverse(cats, 4, { lambda: 0.7, maxPerCategory: 1, vector: () => v(1, 0) }))).toEqual([
+      '1',
+      '4',
+      '5',
+      '2',
     ]);
   });
 
@@ -116,6 +124,8 @@ describe('selectDiverse (lazy greedy) picks what the eager MMR loop picks', () =
       out.push(picked);
       for (const k of new Set(picked.categories ?? [])) counts.set(k, (counts.get(k) ?? 0) + 1);
     }
+    // Backfill: the best capped candidates fill what the cap left empty.
+    for (const c of sorted) if (out.length < limit && !out.includes(c)) out.push(c);
     return out.map((c) => c.id);
   }
 

@@ -65,7 +65,7 @@ export function selectDiverse<T extends DiversityCandidate>(
       out.push(c);
       take(c);
     }
-    return out;
+    return backfill(out, sorted, limit);
   }
 
   const lambda = opts.lambda;
@@ -121,6 +121,20 @@ export function selectDiverse<T extends DiversityCandidate>(
       // The pick filled one of its categories: drop what else is in it.
       for (let i = pool.length - 1; i >= 0; i--) if (capped(pool[i].c)) pool.splice(i, 1);
     }
+  }
+  return cap === undefined ? out : backfill(out, sorted, limit);
+}
+
+/**
+ * The cap spreads a page over categories while other candidates exist; when they run out (every candidate shares
+ * a capped category) the best remaining ones fill the page rather than leaving it short.
+ */
+function backfill<T extends DiversityCandidate>(out: T[], sorted: readonly T[], limit: number): T[] {
+  if (out.length >= limit || out.length >= sorted.length) return out;
+  const chosen = new Set(out);
+  for (const c of sorted) {
+    if (out.length >= limit) break;
+    if (!chosen.has(c)) out.push(c);
   }
   return out;
 }
