@@ -34,7 +34,7 @@ describe('selectDiverse', () => {
     expect(sim(picked)).toBeLessThan(sim(list.slice(0, 3)));
   });
 
-  it('takes item-to-item similarity by id (the index\'s copies) and picks as the vectors would', () => {
+  it("takes item-to-item similarity by id (the index's copies) and picks as the vectors would", () => {
     const calls: string[] = [];
     const similarity = (a: string, b: string): number | undefined => {
       calls.push(`${a}:${b}`);
@@ -140,7 +140,10 @@ describe('selectDiverse (lazy greedy) picks what the eager MMR loop picks', () =
       const vecs = new Map<string, Float32Array>();
       const list: DiversityCandidate[] = Array.from({ length: n }, (_, i) => {
         const id = `c${i}`;
-        vecs.set(id, Float32Array.from({ length: 8 }, () => rand() - 0.3));
+        vecs.set(
+          id,
+          Float32Array.from({ length: 8 }, () => rand() - 0.3),
+        );
         return { id, score: Math.round(rand() * 20) / 20, categories: [`k${Math.floor(rand() * 5)}`] };
       });
       list.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
