@@ -2,6 +2,7 @@ import type { Neighbour } from '../domain/vector-index';
 import { ConflictException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
+import type { RankingConfig } from '../domain/ranking';
 import { IndexRegistry } from '../index/index-registry';
 import { RankingConfigService } from '../ranking/ranking-config.service';
 import { RecommendService } from './recommend.service';
@@ -17,6 +18,9 @@ const DEFAULT_SIMILAR_SOURCE = { source: 'similar' as const, limit: 200, weight:
 
 @Injectable()
 export class SimilarService {
+  // Derived per config object (a new version is a new object), so per-config caches downstream keep hitting.
+  private readonly derived = new WeakMap<RankingConfig, Map<number, RankingConfig>>();
+
   constructor(
     private readonly registry: IndexRegistry,
     private readonly catalogues: CatalogueService,
@@ -37,12 +41,10 @@ export class SimilarService {
     const view = this.registry.view(catalogue)!;
     if (configName !== undefined) {
       const { config } = await this.configs.resolve(catalogue, configName);
-      // Only the similar source runs here, whatever else the config lists; the item itself is always excluded.
-      const similar = config.candidates.find((c) => c.source === 'similar') ?? DEFAULT_SIMILAR_SOURCE;
       const ranked = await this.recommend.rank(
         catalogue,
         view,
-        { ...config, candidates: [{ ...similar, limit: Math.max(similar.limit, limit) }] },
+        this.similarOnly(config, limit),
         {
           itemIds: [id],
           sessionItemIds: [],
@@ -68,6 +70,23 @@ export class SimilarService {
         items,
         limit,
       );
+    }
+    return out;
+  }
+
+  /** The config with only its similar source (at least `limit` deep), one object per config and limit. */
+  private similarOnly(config: RankingConfig, limit: number): RankingConfig {
+    let byLimit = this.derived.get(config);
+    if (!byLimit) {
+      byLimit = new Map();
+      this.derived.set(config, byLimit);
+    }
+    let out = byLimit.get(limit);
+    if (!out) {
+      // Only the similar source runs here, whatever else the config lists; the item itself is always excluded.
+      const similar = config.candidates.find((c) => c.source === 'similar') ?? DEFAULT_SIMILAR_SOURCE;
+      out = { ...config, candidates: [{ ...similar, limit: Math.max(similar.limit, limit) }] };
+      byLimit.set(limit, out);
     }
     return out;
   }
