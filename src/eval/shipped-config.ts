@@ -5,7 +5,7 @@ import {
   DEFAULT_SCORING,
   DEFAULT_WINDOW,
 } from '../domain/personalization/co-occurrence';
-import { DEFAULT_RANKING_CONFIG } from '../domain/ranking';
+import { DEFAULT_RANKING_CONFIG, eventWeight } from '../domain/ranking';
 import {
   DEFAULT_CLUSTER,
   DEFAULT_DISLIKE,
@@ -17,6 +17,8 @@ import { BASE_CONFIG, type ResearchConfig } from './harness';
 /** The shipped defaults, with the Redis-side neighbour cap applied. */
 export const SHIPPED: ResearchConfig = {
   ...BASE_CONFIG,
+  // A rating's weight as the service derives it (value − 2 by default).
+  eventWeight: (r) => eventWeight(DEFAULT_RANKING_CONFIG.eventWeights, 'rating', r),
   window: DEFAULT_WINDOW,
   scoring: DEFAULT_SCORING,
   cap: DEFAULT_NEIGHBOUR_CAP,

@@ -1,5 +1,6 @@
 // Coordinate search of the blend and co-occurrence settings on the VALIDATION split only (never the test targets).
 import { DEFAULT_BLEND, type BlendParams } from '../domain/personalization/blend';
+import type { CoOccurrenceScoring } from '../domain/personalization/co-occurrence';
 import { BASE_CONFIG, Harness, type Method, type ResearchConfig } from './harness';
 import { loadMovieLens, movieVectors } from './movielens';
 import type { Split } from './protocol';
@@ -9,6 +10,16 @@ import { ISSUE_BASELINE, SHIPPED } from './shipped-config';
 const base = process.env.TUNE_BASE === 'research' ? BASE_CONFIG : SHIPPED;
 
 type Variant = [string, (c: ResearchConfig) => ResearchConfig];
+
+/** Co-occurrence scoring before the seed change (five seeds by position only, no agreement factor). */
+const BEFORE: CoOccurrenceScoring = {
+  lastN: 5,
+  recencyDecay: 0.5,
+  seedHalfLifeSeconds: undefined,
+  seedNormalisation: 0.5,
+  popularityDamping: 0,
+  agreementPower: 0,
+};
 
 async function main(): Promise<void> {
   const ml = loadMovieLens();
@@ -275,6 +286,50 @@ const VARIANTS: Record<string, Variant[]> = {
     ['r-2 recency .7', (c) => sc({ recencyDecay: 0.7 })(ew((r) => r - 2)(c))],
     ['r-2 back .7', (c) => win({ backwardWeight: 0.7 })(ew((r) => r - 2)(c))],
   ],
+  // The pairing window: steps bound it; a time limit barely matters on MovieLens (92-95% of targets follow their
+  // previous rating within the hour), so the 1-day limit stays for product data (pairs within a visit).
+  window: [
+    ['shipped (5 steps, 1 day)', (c) => c],
+    ['5 steps, no time limit', win({ maxSeconds: undefined })],
+    ['5 steps, 7 days', win({ maxSeconds: 7 * 86400 })],
+    ['5 steps, 30 days', win({ maxSeconds: 30 * 86400 })],
+    ['3 steps, no time limit', win({ maxSteps: 3, maxSeconds: undefined })],
+    ['3 steps, 1 day', win({ maxSteps: 3 })],
+    ['8 steps, 30 days', win({ maxSteps: 8, maxSeconds: 30 * 86400 })],
+    ['5 steps, gap half-life 1 day', win({ maxSeconds: undefined, gapHalfLifeSeconds: 86400 })],
+    ['5 steps, distance decay .8', win({ maxSeconds: undefined, distanceDecay: 0.8 })],
+  ],
+  // Seeds: how many recent items, how they age, and agreement between them (shipped: 10, 1 day, 0.25).
+  seeds: [
+    ['before: 5 seeds, no age, no agreement', sc(BEFORE)],
+    ['5 seeds, agreement .25', sc({ ...BEFORE, agreementPower: 0.25 })],
+    ['10 seeds, no agreement', sc({ ...BEFORE, lastN: 10 })],
+    ['10 seeds, age 1d, no agreement', sc({ ...BEFORE, lastN: 10, seedHalfLifeSeconds: 86400 })],
+    ['10 seeds, agreement .25', sc({ seedHalfLifeSeconds: undefined })],
+    ['shipped: 10 seeds, age 1d, agreement .25', (c) => c],
+    ['agreement .5', sc({ agreementPower: 0.5 })],
+    ['agreement .1', sc({ agreementPower: 0.1 })],
+    ['7 seeds', sc({ lastN: 7 })],
+    ['15 seeds', sc({ lastN: 15 })],
+    ['20 seeds', sc({ lastN: 20 })],
+    ['age 1h', sc({ seedHalfLifeSeconds: 3600 })],
+    ['age 7d', sc({ seedHalfLifeSeconds: 7 * 86400 })],
+    ['recency .6', sc({ recencyDecay: 0.6 })],
+    ['recency .4', sc({ recencyDecay: 0.4 })],
+    ['seedNorm .25', sc({ seedNormalisation: 0.25 })],
+    ['seedNorm .75', sc({ seedNormalisation: 0.75 })],
+    ['damping .1', sc({ popularityDamping: 0.1 })],
+  ],
+  // The seed change where co-occurrence is sparse (10% / 3% of users) or built causally (run with co_occurrence and default).
+  seedsRobust: [1, 0.1, 0.03]
+    .flatMap((share): Variant[] => [
+      [`${share * 100}% of users, before`, (c) => ({ ...sc(BEFORE)(c), coocUserShare: share })],
+      [`${share * 100}% of users, shipped`, (c) => ({ ...c, coocUserShare: share })],
+    ])
+    .concat([
+      ['causal, before', (c) => ({ ...sc(BEFORE)(c), causal: true })],
+      ['causal, shipped', (c) => ({ ...c, causal: true })],
+    ]),
   cooc: [
     ['base', (c) => c],
     ['steps 1', win({ maxSteps: 1 })],

@@ -6,6 +6,7 @@ import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personali
 import {
   DEFAULT_SCORING,
   scoreCoOccurrence,
+  seedsOf,
   type CoOccurrenceResult,
   type CoOccurrenceScoring,
   type NeighbourSource,
@@ -84,9 +85,9 @@ export class EventSignalsReader extends SignalsReader {
   /** The request's full co-occurrence list and evidence, computed once for both sources. */
   private coocFor(req: SignalRequest, ctx: RequestContext): Promise<CoOccurrenceResult> {
     ctx.cooc ??= (async () => {
-      const positives = ctx.recent.filter((e) => e.polarity !== 'negative');
-      if (positives.length === 0) return { items: [], evidence: 0 };
-      return this.boughtTogetherFrom(req.catalogue, positives, Infinity, (id) => !ctx.accept(id));
+      if (!ctx.recent.some((e) => e.polarity !== 'negative')) return { items: [], evidence: 0 };
+      // Disliked items (latest event negative) are not seeds; seedsOf skips them.
+      return this.boughtTogetherFrom(req.catalogue, ctx.recent, Infinity, (id) => !ctx.accept(id));
     })();
     return ctx.cooc;
   }
@@ -209,7 +210,7 @@ export class EventSignalsReader extends SignalsReader {
     return events.reverse().sort((a, b) => a.ts - b.ts);
   }
 
-  /** Co-occurrence candidates from the most recent distinct items of a history (oldest first). */
+  /** Co-occurrence candidates from the most recent distinct items of a history (oldest first; dislikes do not seed). */
   async boughtTogetherFrom(
     catalogue: string,
     recent: readonly { itemId: string; ts: number; weight: number }[],
@@ -217,9 +218,7 @@ export class EventSignalsReader extends SignalsReader {
     exclude?: (id: string) => boolean,
     scoring: CoOccurrenceScoring = DEFAULT_SCORING,
   ): Promise<CoOccurrenceResult> {
-    const seeds: string[] = [];
-    for (let i = recent.length - 1; i >= 0 && seeds.length < scoring.lastN; i--)
-      if (!seeds.includes(recent[i].itemId)) seeds.push(recent[i].itemId);
+    const seeds = seedsOf(recent, scoring).map((s) => s.id);
     const source = await this.neighbours(catalogue, seeds);
     return scoreCoOccurrence(recent, source, scoring, exclude, limit);
   }

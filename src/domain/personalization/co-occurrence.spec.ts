@@ -3,6 +3,7 @@ import {
   pairUpdates,
   replayInteractions,
   scoreCoOccurrence,
+  seedsOf,
   type CoOccurrenceWindow,
   type Interaction,
 } from './co-occurrence';
@@ -100,6 +101,39 @@ describe('scoreCoOccurrence', () => {
 
   it('returns nothing for unknown items', () => {
     expect(scoreCoOccurrence([at('zz', 0)], store).items).toEqual([]);
+  });
+
+  const plain = { lastN: 5, recencyDecay: 1, seedNormalisation: 0, popularityDamping: 0 };
+
+  it('ranks an item several seeds agree on above one seed’s stronger neighbour (agreementPower)', () => {
+    const s = new CoOccurrenceStore();
+    s.add('x', 'solo', 2.5);
+    s.add('x', 'shared', 1);
+    s.add('y', 'shared', 1);
+    s.add('z', 'shared', 0.1);
+    const recent = [at('z', 0), at('y', 1), at('x', 2)];
+    // Sums alone: solo 2.5 beats shared 1 + 1 + 0.1 = 2.1; with agreement, shared has three seeds behind it.
+    const off = scoreCoOccurrence(recent, s, plain).items;
+    expect(off.map((i) => i.id)).toEqual(['solo', 'shared']);
+    const on = scoreCoOccurrence(recent, s, { ...plain, agreementPower: 0.5 }).items;
+    expect(on.map((i) => i.id)).toEqual(['shared', 'solo']);
+    expect(on[0].score).toBeCloseTo(off[1].score * Math.sqrt(3));
+    expect(on[1].score).toBeCloseTo(2.5);
+  });
+
+  it('lets seeds from an earlier visit count less (seedHalfLifeSeconds) and never seeds a disliked item', () => {
+    const seeds = seedsOf([at('old', 0), at('recent', 86400 - 60), at('now', 86400)], {
+      ...plain,
+      recencyDecay: 0.5,
+      seedHalfLifeSeconds: 86400,
+    });
+    expect(seeds.map((x) => x.id)).toEqual(['now', 'recent', 'old']);
+    expect(seeds[0].r).toBeCloseTo(1);
+    expect(seeds[1].r).toBeCloseTo(0.5 * Math.pow(2, -60 / 86400));
+    expect(seeds[2].r).toBeCloseTo(0.25 * 0.5);
+    // The latest event decides: liked then disliked is not a seed; it does not take a seed slot either.
+    const disliked = seedsOf([at('a', 0), at('b', 1), at('b', 2, -5)], { ...plain, lastN: 1 });
+    expect(disliked.map((x) => x.id)).toEqual(['a']);
   });
 });
 

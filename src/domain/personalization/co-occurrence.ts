@@ -125,18 +125,57 @@ export interface CoOccurrenceScoring {
   lastN: number;
   /** Seed weight multiplier per position back from the most recent item. */
   recencyDecay: number;
+  /** Seed weight also halves per this many seconds it is older than the newest seed (an earlier visit counts less). */
+  seedHalfLifeSeconds?: number;
   /** Divide each seed's edges by its total^this (1: a seed is a distribution; 0: raw counts). */
   seedNormalisation: number;
   /** Divide candidate scores by the candidate's own total^this (damps items that co-occur with everything). */
   popularityDamping: number;
+  /**
+   * Multiply a candidate's score by (number of seeds it neighbours)^this: an item several recent items agree on
+   * ranks above one seed's single strong neighbour (a search engine's coordination factor; 0 = off).
+   */
+  agreementPower?: number;
 }
 
+/**
+ * Chosen on the MovieLens validation splits (3 folds; `tune-validation.ts seeds`): ten seeds with agreement beat five
+ * without on every fold, and also with co-occurrence from 10% / 3% of users and in a causal replay.
+ */
 export const DEFAULT_SCORING: CoOccurrenceScoring = {
-  lastN: 5,
+  lastN: 10,
   recencyDecay: 0.5,
+  seedHalfLifeSeconds: 86400,
   seedNormalisation: 0.5,
   popularityDamping: 0,
+  agreementPower: 0.25,
 };
+
+export interface Seed {
+  id: string;
+  /** Recency weight. */
+  r: number;
+}
+
+/**
+ * The most recent distinct items of a history (oldest first) with their recency weights, newest first. An item
+ * whose latest event is negative (a dislike) is not a seed.
+ */
+export function seedsOf(recent: readonly Interaction[], s: CoOccurrenceScoring = DEFAULT_SCORING): Seed[] {
+  const seeds: Seed[] = [];
+  const seen = new Set<string>();
+  const newest = recent.length > 0 ? recent[recent.length - 1].ts : 0;
+  for (let i = recent.length - 1; i >= 0 && seeds.length < s.lastN; i--) {
+    const { itemId: id, ts, weight } = recent[i];
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (weight < 0) continue;
+    let r = Math.pow(s.recencyDecay, seeds.length);
+    if (s.seedHalfLifeSeconds) r *= Math.pow(2, -Math.max(0, newest - ts) / s.seedHalfLifeSeconds);
+    seeds.push({ id, r });
+  }
+  return seeds;
+}
 
 /** Neighbours kept per item in the store (Redis sorted set length). */
 export const DEFAULT_NEIGHBOUR_CAP = 200;
@@ -152,7 +191,7 @@ export interface CoOccurrenceResult {
   evidence: number;
 }
 
-/** Candidates from the user's recent items (oldest first), best first; `exclude` drops seen items. */
+/** Candidates from the user's recent items (oldest first, any polarity), best first; `exclude` drops seen items. */
 export function scoreCoOccurrence(
   recent: readonly Interaction[],
   store: NeighbourSource,
@@ -160,15 +199,9 @@ export function scoreCoOccurrence(
   exclude?: (id: string) => boolean,
   k = Infinity,
 ): CoOccurrenceResult {
-  const seeds: { id: string; r: number }[] = [];
-  const seen = new Set<string>();
-  for (let i = recent.length - 1; i >= 0 && seeds.length < s.lastN; i--) {
-    const id = recent[i].itemId;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    seeds.push({ id, r: Math.pow(s.recencyDecay, seeds.length) });
-  }
+  const seeds = seedsOf(recent, s);
   const scores = new Map<string, number>();
+  const support = new Map<string, number>();
   let evidence = 0;
   for (const seed of seeds) {
     const total = store.total(seed.id);
@@ -178,12 +211,14 @@ export function scoreCoOccurrence(
       evidence += seed.r * w;
       if (exclude?.(id)) continue;
       scores.set(id, (scores.get(id) ?? 0) + (seed.r * w) / norm);
+      support.set(id, (support.get(id) ?? 0) + 1);
     }
   }
   const items: ScoredItem[] = [];
   for (const [id, sc] of scores) {
     const damp = s.popularityDamping > 0 ? Math.pow(Math.max(store.total(id), 1), s.popularityDamping) : 1;
-    items.push({ id, score: sc / damp });
+    const agree = s.agreementPower ? Math.pow(support.get(id)!, s.agreementPower) : 1;
+    items.push({ id, score: (sc * agree) / damp });
   }
   items.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
   return { items: Number.isFinite(k) ? items.slice(0, k) : items, evidence };
