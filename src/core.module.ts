@@ -23,7 +23,8 @@ const providers = [
   {
     provide: REDIS,
     inject: [APP_CONFIG],
-    useFactory: (c: AppConfig) => createRedis(c.REDIS_URL, new Logger('Redis'), { name: 'main' }),
+    useFactory: (c: AppConfig) =>
+      createRedis(c.REDIS_URL, new Logger('Redis'), { name: 'main', autoPipelining: true }),
   },
   CatalogueRepository,
   EmbedderService,

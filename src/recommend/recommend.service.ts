@@ -60,7 +60,7 @@ export interface RankOptions {
 const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
-const MIN_ENOUGH = 50;
+const MIN_TOP_UP = 50;
 const MEMO_LIMIT = 2_000;
 const FRACTION_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
@@ -247,8 +247,11 @@ export class RecommendService {
         filter: accept,
         matchFraction,
         reserve: Math.min(reserve, k),
-        // What a page can use (the MMR window): past it, a filtered-out neighbourhood is not walked through for k.
-        enough: Math.max(MIN_ENOUGH, 5 * req.limit),
+        // The unfiltered walk's survivors are the nearest eligible items; once they fill the page, a filter that
+        // removed most of the neighbourhood is not walked through for the source's full limit. If they cannot,
+        // the filtered walk goes as far as the diversity window can use.
+        enough: req.limit,
+        topUp: Math.max(MIN_TOP_UP, 5 * req.limit),
         oversample: 1,
       }).candidates;
       if (queries.length === 1) walks.set(queries[0], { k, found });

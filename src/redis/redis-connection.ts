@@ -23,6 +23,11 @@ export interface ConnectionOptions {
   /** Workers block on Redis; BullMQ requires null here. */
   forWorker?: boolean;
   name: string;
+  /**
+   * Commands issued in the same event-loop tick go out as one pipeline (one write, one read). For the shared
+   * request-path connection: concurrent requests' reads share round trips. Not for blocking or subscriber ones.
+   */
+  autoPipelining?: boolean;
 }
 
 export function createRedis(url: string, logger: Logger, opts: ConnectionOptions): Redis {
@@ -32,6 +37,7 @@ export function createRedis(url: string, logger: Logger, opts: ConnectionOptions
     maxRetriesPerRequest: opts.forWorker ? null : 3,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(200 * times, 2000),
+    enableAutoPipelining: opts.autoPipelining ?? false,
   };
   const client = new Redis(url, options);
   client.on('error', (err: Error) => reportRedisError(logger, url, err));

@@ -160,10 +160,10 @@ describe('similarCandidates with a selective filter', () => {
     expect(res.candidates.every((c) => far(c.id))).toBe(true);
     const truth = new Set(exact.search(query, 20, { filter: far }).map((n) => n.id));
     expect(res.candidates.filter((c) => truth.has(c.id)).length).toBeGreaterThanOrEqual(18);
-    // A caller that can use 8 settles for the filtered walk's best 8 rather than walking on for 20.
-    const enough = similarCandidates(hnsw, [query], 20, { filter: far, enough: 8 });
+    // A caller that needs 8 (and could use 12) has the filtered walk stop at 12 rather than walk on for 20.
+    const enough = similarCandidates(hnsw, [query], 20, { filter: far, enough: 8, topUp: 12, oversample: 1 });
     expect(enough.strategy).toBe('ann-post+ann');
-    expect(enough.candidates.length).toBeGreaterThanOrEqual(8);
+    expect(enough.candidates).toHaveLength(12);
     expect(enough.candidates.every((c) => far(c.id))).toBe(true);
     const truth8 = exact.search(query, 8, { filter: far }).map((n) => n.id);
     expect(enough.candidates.slice(0, 8).filter((c) => truth8.includes(c.id)).length).toBeGreaterThanOrEqual(

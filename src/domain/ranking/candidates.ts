@@ -25,9 +25,11 @@ export interface SimilarOptions {
   postFilterAbove?: number;
   /**
    * Fewer than k is acceptable from this many on when reaching k would take a filtered walk after the unfiltered
-   * one (the filter removed the query's neighbourhood); default k. Callers set what their page can use.
+   * one (the filter removed most of the query's neighbourhood); default k. Callers set what their page needs.
    */
   enough?: number;
+  /** How far that filtered walk goes when it is needed after all (at least `enough`); default k. */
+  topUp?: number;
   /** Ids sampled for the estimate; default 1000. */
   sampleSize?: number;
   ef?: number;
@@ -67,7 +69,13 @@ export function estimateMatchFraction(
   return seen === 0 ? 0 : hits / seen;
 }
 
+const byScoreThenId = (a: Candidate, b: Candidate): number =>
+  b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 function mergeMax(lists: Neighbour[][], k: number): Candidate[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  // One walk never repeats an id: only the order (ties by id) and the cut are left to do.
+  if (nonEmpty.length <= 1) return (nonEmpty[0] ?? []).slice().sort(byScoreThenId).slice(0, k);
   const best = new Map<string, number>();
   for (const list of lists) {
     for (const n of list) {
@@ -77,7 +85,7 @@ function mergeMax(lists: Neighbour[][], k: number): Candidate[] {
   }
   return [...best]
     .map(([id, score]) => ({ id, score }))
-    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort(byScoreThenId)
     .slice(0, k);
 }
 
@@ -140,7 +148,7 @@ export function similarCandidates(
 
   // The filter runs inside the walk. After a short post-filtered walk (the filter removed the query's own
   // neighbourhood) it only has to reach `enough`: each extra result costs a long walk through rejected items.
-  const target = survivors.length > 0 ? enough : k;
+  const target = survivors.length > 0 ? Math.min(k, Math.max(enough, Math.floor(options.topUp ?? k))) : k;
   const annK = Math.min(index.size, Math.ceil(target * oversample));
   const lists = queries.map((q) =>
     index
