@@ -37,6 +37,8 @@ interface RecResult {
   result?: LoadResult;
   atRate?: LoadResult;
   rate?: number;
+  /** A quarter of peak: where the latency curve stands with more headroom (capacity planning). */
+  atQuarter?: LoadResult;
   skipped?: string;
 }
 
@@ -48,11 +50,13 @@ async function peakAndHalf(
   paths: string[],
   bodies: string[],
   headers: Record<string, string>,
-): Promise<{ result: LoadResult; atRate: LoadResult; rate: number }> {
+): Promise<{ result: LoadResult; atRate: LoadResult; rate: number; atQuarter: LoadResult }> {
   const spec: LoadSpec = { ...base, url, method: 'POST', paths, bodies, headers };
   const result = await runLoad(spec);
   const rate = Math.max(5, Math.round(result.okRps / 2));
-  return { result, atRate: await runLoad({ ...spec, rate }), rate };
+  const atRate = await runLoad({ ...spec, rate });
+  const atQuarter = await runLoad({ ...spec, rate: Math.max(3, Math.round(rate / 2)) });
+  return { result, atRate, rate, atQuarter };
 }
 
 function realisticBodies(ids: string[]): string[] {
@@ -93,7 +97,9 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `(an open loop in the same generator process: evenly spaced requests over up to ${o.connections} keep-alive sockets, ` +
       `latency counted from each request's scheduled time; the ceiling gets the same rate), where the percentiles ` +
       `show service time rather than queueing. The ` +
-      `p99 goal is judged at half peak. All three servers stay up during a size's runs (an idle one costs ` +
+      `p99 goal is judged at half peak; recommendations also run at a quarter of peak (capacity planning: at a ` +
+      `fixed share of peak, p99 is a multiple of the service time, so halving the load shows how much headroom ` +
+      `buys). All three servers stay up during a size's runs (an idle one costs ` +
       `no CPU); peak runs go in ${o.servingRounds} round(s) of alternating order (ours, b, a / a, b, ours) and the best ` +
       `round of each server counts, so a burst of outside load hurts all alike.`,
   );
@@ -214,7 +220,11 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
           report.add({
             section: 'serving',
             label: `${rec.label}, ${d.name} (${d.items.length} items)`,
-            ours: `peak ${line(rec.result)}; at ${fmt(rec.rate)} req/s: ${pcts(rec.atRate)}`,
+            ours:
+              `peak ${line(rec.result)}; at ${fmt(rec.rate)} req/s: ${pcts(rec.atRate)}` +
+              (rec.atQuarter && rec.rate
+                ? `; at ${fmt(Math.max(3, Math.round(rec.rate / 2)))} req/s (quarter peak): ${pcts(rec.atQuarter)}`
+                : ''),
             ceiling: `(b) similar ${fmt(ceilB.okRps)} req/s`,
             ratio: `${((100 * rec.result.okRps) / ceilB.okRps).toFixed(0)}% of (b)`,
             goal: 'p99 ≤ 15 ms at half its peak',
