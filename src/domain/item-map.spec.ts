@@ -1,7 +1,12 @@
 import type { Item } from './item';
 import { ItemMap } from './item-map';
 
-const item = (id: string, createdAt?: string): Item => ({ id, title: id, available: true, ...(createdAt ? { createdAt } : {}) });
+const item = (id: string, createdAt?: string): Item => ({
+  id,
+  title: id,
+  available: true,
+  ...(createdAt ? { createdAt } : {}),
+});
 const day = (d: number): string => new Date(Date.UTC(2026, 0, 1 + d)).toISOString();
 
 /** The order a full sort of the map gives: dated items newest first, ties by id. */

@@ -104,7 +104,10 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
     const b = HnswIndex.load(64, params, file, a.save(file));
     for (let i = 0; i < 50; i++) {
-      expect(b.similarity(`id-${i}`, `id-${i + 50}`)).toBeCloseTo(a.similarity(`id-${i}`, `id-${i + 50}`)!, 3);
+      expect(b.similarity(`id-${i}`, `id-${i + 50}`)).toBeCloseTo(
+        a.similarity(`id-${i}`, `id-${i + 50}`)!,
+        3,
+      );
     }
   });
 });
