@@ -164,16 +164,7 @@ export function redis(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
 }
 
-export async function deleteKeys(r: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let n = 0;
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) n += await r.unlink(...keys);
-  } while (cursor !== '0');
-  return n;
-}
+export { deleteKeys } from '../../src/redis/redis-connection';
 
 export async function http(
   base: string,

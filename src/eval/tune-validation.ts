@@ -73,6 +73,14 @@ const ui = (weight: number, normalise: 'rank' | 'score' = 'rank') => ({
 });
 const tr = (weight: number, normalise: 'rank' | 'score' = 'rank') => ({ trending: { weight, normalise } });
 
+/** A blend with co-occurrence learned from only `share` of the users. */
+const atShare = (share: number, sources: Src) => (c: ResearchConfig) => ({
+  ...bl(sources)(c),
+  coocUserShare: share,
+});
+/** 0.3 → ".3", as the variant names have it. */
+const dotted = (x: number): string => String(x).replace(/^0\./, '.');
+
 const VARIANTS: Record<string, Variant[]> = {
   cap: [
     ['cap inf', (c) => c],
@@ -124,41 +132,36 @@ const VARIANTS: Record<string, Variant[]> = {
     `bt${w} e${e} ui${u} tr${t}`,
     (c) => bl({ ...bt(w, e || undefined), ...(u ? ui(u) : {}), ...(t ? tr(t) : {}) })(c),
   ]),
-  sparse: [
-    ['10% cooc only', (c) => ({ ...bl({ ...bt(1) })(c), coocUserShare: 0.1 })],
-    ['10% shipped', (c) => ({ ...bl(DEFAULT_BLEND.sources)(c), coocUserShare: 0.1 })],
+  // Co-occurrence fed from a share of users only (a sparse catalogue): [bought_together evidence, ui, trending].
+  sparse: (
     [
-      '10% bt1 e2 ui.3 tr.1',
-      (c) => ({ ...bl({ ...bt(1, 2), ...ui(0.3), ...tr(0.1) })(c), coocUserShare: 0.1 }),
-    ],
-    [
-      '10% bt1 e20 ui.1 tr.1',
-      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.1), ...tr(0.1) })(c), coocUserShare: 0.1 }),
-    ],
-    [
-      '10% bt1 e20 ui.3 tr.3',
-      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 }),
-    ],
-    [
-      '10% bt1 e50 ui.3 tr.3',
-      (c) => ({ ...bl({ ...bt(1, 50), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 }),
-    ],
-    ['10% bt1 ui.3 tr.3', (c) => ({ ...bl({ ...bt(1), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.1 })],
-    [
-      '10% bt1 e20 ui.5 tr.5',
-      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.5), ...tr(0.5) })(c), coocUserShare: 0.1 }),
-    ],
-    ['3% cooc only', (c) => ({ ...bl({ ...bt(1) })(c), coocUserShare: 0.03 })],
-    ['3% shipped', (c) => ({ ...bl(DEFAULT_BLEND.sources)(c), coocUserShare: 0.03 })],
-    [
-      '3% bt1 e20 ui.1 tr.1',
-      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.1), ...tr(0.1) })(c), coocUserShare: 0.03 }),
-    ],
-    [
-      '3% bt1 e20 ui.3 tr.3',
-      (c) => ({ ...bl({ ...bt(1, 20), ...ui(0.3), ...tr(0.3) })(c), coocUserShare: 0.03 }),
-    ],
-  ],
+      [
+        0.1,
+        [
+          [2, 0.3, 0.1],
+          [20, 0.1, 0.1],
+          [20, 0.3, 0.3],
+          [50, 0.3, 0.3],
+          [0, 0.3, 0.3],
+          [20, 0.5, 0.5],
+        ],
+      ],
+      [
+        0.03,
+        [
+          [20, 0.1, 0.1],
+          [20, 0.3, 0.3],
+        ],
+      ],
+    ] as const
+  ).flatMap(([share, mixes]): Variant[] => [
+    [`${share * 100}% cooc only`, atShare(share, { ...bt(1) })],
+    [`${share * 100}% shipped`, atShare(share, DEFAULT_BLEND.sources)],
+    ...mixes.map(([e, u, t]): Variant => [
+      `${share * 100}% bt1${e ? ` e${e}` : ''} ui${dotted(u)} tr${dotted(t)}`,
+      atShare(share, { ...bt(1, e || undefined), ...ui(u), ...tr(t) }),
+    ]),
+  ]),
   trust: [1, 0.1, 0.03].flatMap((share) =>
     (
       [
@@ -173,7 +176,7 @@ const VARIANTS: Record<string, Variant[]> = {
       ] as const
     ).map(([w, e, u, t]): Variant => [
       `${share * 100}% bt${w} e${e} ui${u} tr${t}`,
-      (c) => ({ ...bl({ ...bt(w, e), ...ui(u), ...tr(t) })(c), coocUserShare: share }),
+      atShare(share, { ...bt(w, e), ...ui(u), ...tr(t) }),
     ]),
   ),
   trendingHalfLife: [7, 30, 90, 365].map((d): Variant => [

@@ -104,10 +104,7 @@ export class EventSignalsReader extends SignalsReader {
   }
 
   private async buildContext(req: SignalRequest): Promise<RequestContext> {
-    const history =
-      req.userId || req.sessionId
-        ? await this.history(req.catalogue, { userId: req.userId, sessionId: req.sessionId })
-        : [];
+    const history = await req.history();
     const now = Date.now() / 1000;
     const recent = [
       ...history,

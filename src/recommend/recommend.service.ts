@@ -3,6 +3,8 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import type { Item } from '../domain/item';
 import type { ItemMap } from '../domain/item-map';
+import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personalization/exclusions';
+import type { HistoryEvent } from '../domain/personalization/user-interests';
 import {
   assignVariant,
   compareRankings,
@@ -192,16 +194,17 @@ export class RecommendService {
     const index = view.index?.index;
     const now = Date.now();
     const contextIds = [...req.itemIds, ...req.sessionItemIds, ...req.positive, ...req.negative];
-    // Purchased / recently seen items of this user or session (one history read, only when the config asks).
+    // One history read per request, shared by the exclusions below and the behavioural sources.
+    let historyRead: Promise<readonly HistoryEvent[]> | undefined;
+    const history = (): Promise<readonly HistoryEvent[]> =>
+      (historyRead ??=
+        req.userId || req.sessionId
+          ? this.signals.history(c, { userId: req.userId, sessionId: req.sessionId })
+          : Promise.resolve([]));
+    // Purchased / recently seen items of this user or session, only when the config asks.
     const fromHistory =
-      (config.exclude.purchased || config.exclude.seenWithinHours !== undefined) &&
-      (req.userId || req.sessionId)
-        ? await this.signals.excludedIds(
-            c,
-            { userId: req.userId, sessionId: req.sessionId },
-            config.exclude,
-            now,
-          )
+      wantsHistoryExclusions(config.exclude) && (req.userId || req.sessionId)
+        ? excludedFromHistory(await history(), config.exclude, now)
         : undefined;
     const eligible = eligibility({
       config,
@@ -266,6 +269,7 @@ export class RecommendService {
       limit: 0,
       accept,
       searchVectors: search,
+      history,
     };
     const run = async (source: SourceName, limit: number): Promise<[SourceName, Candidate[]]> => {
       switch (source) {

@@ -1,3 +1,4 @@
+import type { HistoryEvent } from '../domain/personalization/user-interests';
 import type { Candidate } from '../domain/ranking';
 
 /** What a behavioural source gets to work with for one request. */
@@ -12,6 +13,8 @@ export interface SignalRequest {
   accept: (id: string) => boolean;
   /** ANN over the catalogue's index with the same `accept`, for sources that produce vectors (user interests). */
   searchVectors: (vectors: readonly Float32Array[], k: number) => Candidate[];
+  /** The user's/session's interactions, oldest first ([] for neither): read at most once per request. */
+  history: () => Promise<readonly HistoryEvent[]>;
 }
 
 /** The seam the events pipeline fills (src/events/signals.reader.ts): behavioural candidate sources and popularity. */
@@ -22,13 +25,8 @@ export abstract class SignalsReader {
   abstract boughtTogether(req: SignalRequest): Promise<Candidate[]>;
   /** Items matching the user's (or session's) interests; score is cosine in [0,1]. */
   abstract userInterests(req: SignalRequest): Promise<Candidate[]>;
-  /** Ids the config's `exclude.purchased` / `exclude.seenWithinHours` remove for this user or session. */
-  abstract excludedIds(
-    catalogue: string,
-    who: { userId?: string; sessionId?: string },
-    exclude: { purchased?: boolean; seenWithinHours?: number },
-    nowMs: number,
-  ): Promise<Set<string>>;
+  /** A user's and/or session's interactions, oldest first (exclusions and the sources above read them). */
+  abstract history(catalogue: string, who: { userId?: string; sessionId?: string }): Promise<HistoryEvent[]>;
   /** Popularity of each id (absent = 0), in one round trip. */
   abstract popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>>;
 }
