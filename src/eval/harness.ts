@@ -17,6 +17,7 @@ import {
   type ClusterParams,
   type DislikeParams,
   type HistoryEvent,
+  USER_HISTORY_LENGTH,
 } from '../domain/personalization/user-interests';
 import { blend, type BlendParams, type SourceList } from '../domain/personalization/blend';
 import type { Rating } from './movielens';
@@ -35,6 +36,11 @@ export interface ResearchConfig {
   capSlack: number;
   /** Co-occurrence only from events before each user's request time (as live), instead of all replayed histories. */
   causal: boolean;
+  /**
+   * Research: window.userActivity counts the user's whole history (classic inverse user frequency) instead of
+   * the interactions so far (what a live worker can know). Not with `causal`.
+   */
+  activityWholeHistory?: boolean;
   /** Share of users whose histories feed co-occurrence (< 1 simulates a sparse catalogue). */
   coocUserShare: number;
   trendingHalfLifeDays: number;
@@ -102,6 +108,7 @@ export class Harness {
       cfg.cap,
       cfg.capSlack,
       cfg.coocUserShare,
+      cfg.activityWholeHistory ?? false,
       [0.5, 1, 2, 3, 3.5, 4, 4.5, 5].map(cfg.eventWeight),
     ]);
     if (this.coocStore && key === this.coocKey) return this.coocStore;
@@ -110,7 +117,13 @@ export class Harness {
       // A fixed pseudo-random share of users, so sparse runs are repeatable.
       if (cfg.coocUserShare < 1 && ((Number(c.userId) * 2654435761) % 1000) / 1000 >= cfg.coocUserShare)
         continue;
-      replayInteractions(s, this.interactions(c.history, cfg), cfg.window);
+      replayInteractions(
+        s,
+        this.interactions(c.history, cfg),
+        cfg.window,
+        USER_HISTORY_LENGTH,
+        cfg.activityWholeHistory,
+      );
     }
     s.compact();
     this.coocStore = s;
@@ -180,7 +193,14 @@ export class Harness {
         const r = events[e].r;
         const prev = perUser.get(r.userId) ?? [];
         const ev = { itemId: r.itemId, ts: r.ts, weight: cfg.eventWeight(r.rating) };
-        store.apply(pairUpdates(prev.slice(-cfg.window.maxSteps), ev, cfg.window));
+        store.apply(
+          pairUpdates(
+            prev.slice(-cfg.window.maxSteps),
+            ev,
+            cfg.window,
+            Math.min(prev.length, USER_HISTORY_LENGTH),
+          ),
+        );
         prev.push(ev);
         perUser.set(r.userId, prev);
       }

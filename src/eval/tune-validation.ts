@@ -81,7 +81,48 @@ const atShare = (share: number, sources: Src) => (c: ResearchConfig) => ({
 /** 0.3 → ".3", as the variant names have it. */
 const dotted = (x: number): string => String(x).replace(/^0\./, '.');
 
+/** Inverse user activity on pair updates: 1/log2(2+n)^p or 1/(1+n)^p, n = the user's interactions so far. */
+const act =
+  (form: 'log' | 'power', power: number, whole = false) =>
+  (c: ResearchConfig) => ({
+    ...win({ userActivity: { form, power } })(c),
+    activityWholeHistory: whole,
+  });
+
 const VARIANTS: Record<string, Variant[]> = {
+  // Inverse user activity weighting of pair updates (item-kNN's inverse user frequency).
+  activity: [
+    ['shipped (no activity weighting)', (c) => c],
+    ['log p.5', act('log', 0.5)],
+    ['log p1', act('log', 1)],
+    ['log p2', act('log', 2)],
+    ['power .25', act('power', 0.25)],
+    ['power .5', act('power', 0.5)],
+    ['power 1', act('power', 1)],
+    ['whole history log p1 (research)', act('log', 1, true)],
+    ['whole history power .5 (research)', act('power', 0.5, true)],
+  ],
+  // Other co-occurrence normalisations and seed weights not covered by earlier groups.
+  norm: [
+    ['shipped', (c) => c],
+    ['cosine: seedNorm .5 damping .5', sc({ popularityDamping: 0.5 })],
+    ['seedNorm .5 damping .25', sc({ popularityDamping: 0.25 })],
+    ['seedNorm 1 damping 0 (conditional prob.)', sc({ seedNormalisation: 1 })],
+    ['seed weight^.5', sc({ seedWeightPower: 0.5 })],
+    ['seed weight^1', sc({ seedWeightPower: 1 })],
+    ['seed weight^2', sc({ seedWeightPower: 2 })],
+  ],
+  activityRobust: [1, 0.1, 0.03]
+    .flatMap((share): Variant[] => [
+      [`${share * 100}% of users, shipped`, (c) => ({ ...c, coocUserShare: share })],
+      [`${share * 100}% of users, log p1`, (c) => ({ ...act('log', 1)(c), coocUserShare: share })],
+      [`${share * 100}% of users, power .5`, (c) => ({ ...act('power', 0.5)(c), coocUserShare: share })],
+    ])
+    .concat([
+      ['causal, shipped', (c) => ({ ...c, causal: true })],
+      ['causal, log p1', (c) => ({ ...act('log', 1)(c), causal: true })],
+      ['causal, power .5', (c) => ({ ...act('power', 0.5)(c), causal: true })],
+    ]),
   cap: [
     ['cap inf', (c) => c],
     ['cap 200', (c) => ({ ...c, cap: 200 })],

@@ -1,4 +1,5 @@
 import {
+  activityFactor,
   CoOccurrenceStore,
   pairUpdates,
   replayInteractions,
@@ -45,6 +46,29 @@ describe('pairUpdates', () => {
   it('skips repeats of the same item and scales by event weights', () => {
     const ups = pairUpdates([at('a', 0, 4), at('b', 1)], at('b', 2, 1), { ...win, backwardWeight: 0 });
     expect(ups).toEqual([{ from: 'a', to: 'b', weight: 0.5 * Math.sqrt(4) }]);
+  });
+});
+
+describe('inverse user activity (research option)', () => {
+  const plain: CoOccurrenceWindow = { maxSteps: 1, distanceDecay: 1, backwardWeight: 0 };
+
+  it('is off without userActivity and divides by log2(2+n)^p or (1+n)^p', () => {
+    expect(activityFactor(50)).toBe(1);
+    expect(activityFactor(6, { form: 'log', power: 1 })).toBeCloseTo(3);
+    expect(activityFactor(3, { form: 'power', power: 0.5 })).toBeCloseTo(2);
+  });
+
+  it('makes a pair from a long history count less than the same pair from a short one', () => {
+    const log1: CoOccurrenceWindow = { ...plain, userActivity: { form: 'log', power: 1 } };
+    const short = pairUpdates([at('a', 0)], at('b', 1), log1);
+    const long = pairUpdates([at('a', 0)], at('b', 1), log1, 254);
+    expect(short[0].weight).toBeCloseTo(1 / Math.log2(3));
+    expect(long[0].weight).toBeCloseTo(1 / 8);
+    const s = new CoOccurrenceStore();
+    // The activity count stops at the history length the worker keeps.
+    replayInteractions(s, [at('x', 0), at('y', 1), at('z', 2)], log1, 1);
+    expect(s.total('x')).toBeCloseTo(1 / Math.log2(3));
+    expect(s.total('y')).toBeCloseTo(1 / Math.log2(3));
   });
 });
 
@@ -134,6 +158,18 @@ describe('scoreCoOccurrence', () => {
     // The latest event decides: liked then disliked is not a seed; it does not take a seed slot either.
     const disliked = seedsOf([at('a', 0), at('b', 1), at('b', 2, -5)], { ...plain, lastN: 1 });
     expect(disliked.map((x) => x.id)).toEqual(['a']);
+  });
+
+  it('can weigh a seed by its event weight (research option)', () => {
+    const seeds = seedsOf([at('viewed', 0, 1), at('bought', 1, 4)], {
+      ...plain,
+      recencyDecay: 1,
+      seedWeightPower: 0.5,
+    });
+    expect(seeds).toEqual([
+      { id: 'bought', r: 2 },
+      { id: 'viewed', r: 1 },
+    ]);
   });
 });
 

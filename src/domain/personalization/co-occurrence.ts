@@ -19,6 +19,25 @@ export interface CoOccurrenceWindow {
   backwardWeight: number;
   /** Pair weight halves per this many seconds between the two events (undefined: no time decay). */
   gapHalfLifeSeconds?: number;
+  /**
+   * Research only (the worker does not apply it): inverse user activity ("inverse user frequency" of item-kNN), a
+   * pair counts 1/activityFactor(n), n = the user's/session's interactions before the incoming one (at most as many
+   * as the worker keeps). Undefined: off. No gain on MovieLens validation (`tune-validation.ts activity`).
+   */
+  userActivity?: UserActivity;
+}
+
+export interface UserActivity {
+  /** 'log': 1/log2(2+n)^power; 'power': 1/(1+n)^power. */
+  form: 'log' | 'power';
+  power: number;
+}
+
+/** The divisor a pair is weighed down by, given n interactions before the incoming one (1 when off). */
+export function activityFactor(n: number, a?: UserActivity): number {
+  if (!a || a.power === 0) return 1;
+  const base = a.form === 'log' ? Math.log2(2 + Math.max(0, n)) : 1 + Math.max(0, n);
+  return Math.pow(base, a.power);
 }
 
 export interface PairUpdate {
@@ -40,9 +59,12 @@ export function pairUpdates(
   previous: readonly Interaction[],
   incoming: Interaction,
   w: CoOccurrenceWindow = DEFAULT_WINDOW,
+  /** Interactions of this user/session before `incoming` (for userActivity); default: previous.length. */
+  priorCount = previous.length,
 ): PairUpdate[] {
   const out: PairUpdate[] = [];
   if (incoming.weight <= 0) return out;
+  const activity = activityFactor(priorCount, w.userActivity);
   let steps = 0;
   for (let i = previous.length - 1; i >= 0 && steps < w.maxSteps; i--) {
     const prev = previous[i];
@@ -53,7 +75,8 @@ export function pairUpdates(
     const gap = w.gapHalfLifeSeconds
       ? Math.pow(2, -Math.max(0, incoming.ts - prev.ts) / w.gapHalfLifeSeconds)
       : 1;
-    const pw = gap * Math.pow(w.distanceDecay, steps - 1) * Math.sqrt(prev.weight * incoming.weight);
+    const pw =
+      (gap * Math.pow(w.distanceDecay, steps - 1) * Math.sqrt(prev.weight * incoming.weight)) / activity;
     out.push({ from: prev.itemId, to: incoming.itemId, weight: pw });
     if (w.backwardWeight > 0)
       out.push({ from: incoming.itemId, to: prev.itemId, weight: pw * w.backwardWeight });
@@ -114,9 +137,14 @@ export function replayInteractions(
   store: CoOccurrenceStore,
   interactions: readonly Interaction[],
   w: CoOccurrenceWindow = DEFAULT_WINDOW,
+  /** The most interactions a user's/session's list keeps (the activity count stops there). */
+  historyLength = Infinity,
+  /** Research: count activity as the whole history's length instead of the interactions so far. */
+  wholeHistory = false,
 ): void {
   for (let i = 0; i < interactions.length; i++) {
-    store.apply(pairUpdates(interactions.slice(Math.max(0, i - w.maxSteps), i), interactions[i], w));
+    const n = Math.min(wholeHistory ? interactions.length - 1 : i, historyLength);
+    store.apply(pairUpdates(interactions.slice(Math.max(0, i - w.maxSteps), i), interactions[i], w, n));
   }
 }
 
@@ -136,6 +164,11 @@ export interface CoOccurrenceScoring {
    * ranks above one seed's single strong neighbour (a search engine's coordination factor; 0 = off).
    */
   agreementPower?: number;
+  /**
+   * Research only (the reader does not set it): seed weight also times (its latest event's weight)^this, so a
+   * purchase seeds more than a view (0/undefined = off). No gain on MovieLens validation (`tune-validation.ts norm`).
+   */
+  seedWeightPower?: number;
 }
 
 /**
@@ -172,6 +205,7 @@ export function seedsOf(recent: readonly Interaction[], s: CoOccurrenceScoring =
     if (weight < 0) continue;
     let r = Math.pow(s.recencyDecay, seeds.length);
     if (s.seedHalfLifeSeconds) r *= Math.pow(2, -Math.max(0, newest - ts) / s.seedHalfLifeSeconds);
+    if (s.seedWeightPower && weight > 0) r *= Math.pow(weight, s.seedWeightPower);
     seeds.push({ id, r });
   }
   return seeds;
