@@ -39,6 +39,7 @@ export class HnswIndex implements VectorIndex {
    */
   private q8: Int8Array;
   private qScale: Float32Array;
+  private readonly scratch: number[];
 
   constructor(
     readonly dimension: number,
@@ -46,6 +47,7 @@ export class HnswIndex implements VectorIndex {
     restore?: { file: string; labels: HnswLabels },
   ) {
     this.hnsw = new HierarchicalNSW('cosine', dimension);
+    this.scratch = new Array<number>(dimension).fill(0);
     this.efSearch = params.efSearch;
     this.recentCapacity = params.vectorCache ?? 4096;
     if (restore) {
@@ -114,7 +116,7 @@ export class HnswIndex implements VectorIndex {
     if (vector.length !== this.dimension) {
       throw new Error(`vector of ${vector.length} dims for an index of ${this.dimension}`);
     }
-    const point = Array.from(vector);
+    const point = this.plain(vector);
     const existing = this.labelOf.get(id);
     if (existing !== undefined) {
       this.hnsw.addPoint(point, existing, false);
@@ -190,13 +192,14 @@ export class HnswIndex implements VectorIndex {
     let i = la * dim;
     let j = lb * dim;
     const end = i + dim;
+    // Integer sums (|sum| ≤ dim·127² fits int32): eight products per step, about a third faster than float adds.
     let s0 = 0;
     let s1 = 0;
-    for (; i + 1 < end; i += 2, j += 2) {
-      s0 += q[i] * q[j];
-      s1 += q[i + 1] * q[j + 1];
+    for (; i + 7 < end; i += 8, j += 8) {
+      s0 = (s0 + q[i] * q[j] + q[i + 1] * q[j + 1] + q[i + 2] * q[j + 2] + q[i + 3] * q[j + 3]) | 0;
+      s1 = (s1 + q[i + 4] * q[j + 4] + q[i + 5] * q[j + 5] + q[i + 6] * q[j + 6] + q[i + 7] * q[j + 7]) | 0;
     }
-    if (i < end) s0 += q[i] * q[j];
+    for (; i < end; i++, j++) s0 = (s0 + q[i] * q[j]) | 0;
     return (s0 + s1) * sa * sb;
   }
 
@@ -214,7 +217,7 @@ export class HnswIndex implements VectorIndex {
             return id !== undefined && filter(id);
           }
         : undefined;
-      const result = this.hnsw.searchKnn(Array.from(query), want, labelFilter);
+      const result = this.hnsw.searchKnn(this.plain(query), want, labelFilter);
       const out: Neighbour[] = [];
       for (let i = 0; i < result.neighbors.length; i++) {
         const id = this.idOf[result.neighbors[i]];
@@ -224,6 +227,18 @@ export class HnswIndex implements VectorIndex {
     } finally {
       if (ef !== this.efSearch) this.hnsw.setEf(this.efSearch);
     }
+  }
+
+  /**
+   * hnswlib-node takes a plain array; it copies it before returning, so one scratch array serves every call.
+   * (Array.from on a typed array goes through the iterator: an allocation per component.)
+   */
+  private plain(v: Float32Array): number[] {
+    if (v.length !== this.dimension)
+      throw new Error(`vector of ${v.length} dims for an index of ${this.dimension}`);
+    const out = this.scratch;
+    for (let i = 0; i < v.length; i++) out[i] = v[i];
+    return out;
   }
 
   setDefaultEf(ef: number): void {

@@ -63,7 +63,6 @@ const MAX_SEPARATE_QUERIES = 10;
 const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
 const MIN_TOP_UP = 50;
-const MEMO_LIMIT = 2_000;
 const FRACTION_CACHE_SIZE = 1000;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
@@ -214,20 +213,10 @@ export class RecommendService {
       alreadyServed: opts.alreadyServed,
       now,
     });
-    // Sources, the post-filter and rank() ask about the same few hundred ids: decide each once per request.
-    // Bounded, so a long filtered graph walk (thousands of visited ids) does not turn into a map of them.
-    const decided = new Map<string, boolean>();
-    const eligibleOnce = (id: string, item: Item): boolean => {
-      let ok = decided.get(id);
-      if (ok === undefined) {
-        ok = eligible(id, item);
-        if (decided.size < MEMO_LIMIT) decided.set(id, ok);
-      }
-      return ok;
-    };
+    // Checked again where ids meet (source, post-filter, rank()): a check allocates nothing and costs less than a memo.
     const accept = (id: string): boolean => {
       const item = items.get(id);
-      return item !== undefined && eligibleOnce(id, item);
+      return item !== undefined && eligible(id, item);
     };
     // Unfiltered requests skip the sampled match-fraction estimate; filtered ones estimate once per request.
     const unfiltered =
@@ -270,6 +259,7 @@ export class RecommendService {
       accept,
       searchVectors: search,
       history,
+      scope: new Map(),
     };
     const run = async (source: SourceName, limit: number): Promise<[SourceName, Candidate[]]> => {
       switch (source) {
@@ -301,11 +291,12 @@ export class RecommendService {
 
     let popularity: ((id: string) => number) | undefined;
     if (config.score.popularity > 0) {
-      const ids = new Set<string>();
-      for (const [, list] of lists) for (const cand of list) ids.add(cand.id);
-      if (ids.size > 0) {
-        const pops = await this.signals.popularity(c, [...ids]);
-        if (pops.size > 0) popularity = (id) => pops.get(id) ?? 0;
+      // Repeats are fine: the reader asks Redis once per id it has not read lately.
+      const ids: string[] = [];
+      for (let i = 0; i < lists.length; i++) for (const cand of lists[i][1]) ids.push(cand.id);
+      if (ids.length > 0) {
+        const pops = await this.signals.popularity(c, ids);
+        popularity = (id) => pops.get(id) ?? 0;
       }
     }
 
@@ -322,7 +313,7 @@ export class RecommendService {
       limit: req.limit,
       now,
       explain: opts.explain,
-      eligible: eligibleOnce,
+      eligible,
     });
     return ranked.map((r) => ({ ...r, score: round(r.score) }));
   }

@@ -51,17 +51,12 @@ function matchesScalar(v: Scalar, cond: Condition): boolean {
     }
     return v === cond.contains;
   }
-  const ranges: [Scalar | undefined, (c: number) => boolean][] = [
-    [cond.gt, (c) => c > 0],
-    [cond.gte, (c) => c >= 0],
-    [cond.lt, (c) => c < 0],
-    [cond.lte, (c) => c <= 0],
-  ];
-  for (const [bound, ok] of ranges) {
-    if (bound === undefined) continue;
-    const c = compare(v, bound, f);
-    return c !== undefined && ok(c);
-  }
+  // The first range bound present decides (the schema allows one operator per condition).
+  let c: number | undefined;
+  if (cond.gt !== undefined) return (c = compare(v, cond.gt, f)) !== undefined && c > 0;
+  if (cond.gte !== undefined) return (c = compare(v, cond.gte, f)) !== undefined && c >= 0;
+  if (cond.lt !== undefined) return (c = compare(v, cond.lt, f)) !== undefined && c < 0;
+  if (cond.lte !== undefined) return (c = compare(v, cond.lte, f)) !== undefined && c <= 0;
   return false;
 }
 
@@ -72,7 +67,10 @@ export function matchesCondition(item: Item, cond: Condition): boolean {
     const list = v as readonly Scalar[];
     if (cond.eq !== undefined) return list.includes(cond.eq);
     if (cond.contains !== undefined) return list.includes(cond.contains);
-    if (cond.in !== undefined) return cond.in.some((x) => list.includes(x));
+    if (cond.in !== undefined) {
+      for (let i = 0; i < cond.in.length; i++) if (list.includes(cond.in[i])) return true;
+      return false;
+    }
     if (cond.ne !== undefined) return !list.includes(cond.ne);
     return false;
   }
@@ -90,17 +88,33 @@ function attributeCondition(name: string, f: AttributeFilter): Condition[] {
   return out;
 }
 
+function includesAny(have: readonly string[], wanted: readonly string[]): boolean {
+  for (let i = 0; i < wanted.length; i++) if (have.includes(wanted[i])) return true;
+  return false;
+}
+
 function setMatches(values: readonly string[] | undefined, f: Filters['categories']): boolean {
   if (!f) return true;
   const have = values ?? [];
-  if (f.any && !f.any.some((x) => have.includes(x))) return false;
-  if (f.all && !f.all.every((x) => have.includes(x))) return false;
-  if (f.none && f.none.some((x) => have.includes(x))) return false;
+  if (f.any && !includesAny(have, f.any)) return false;
+  if (f.all) for (let i = 0; i < f.all.length; i++) if (!have.includes(f.all[i])) return false;
+  if (f.none && includesAny(have, f.none)) return false;
   return true;
 }
 
-function compileOne(f: Filters): ((item: Item) => boolean) | undefined {
-  const tests: ((item: Item) => boolean)[] = [];
+type ItemTest = (item: Item) => boolean;
+
+// Called for every candidate of every request: plain loops, so a check allocates nothing.
+function allOf(tests: readonly ItemTest[]): ItemTest {
+  if (tests.length === 1) return tests[0];
+  return (item) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i](item)) return false;
+    return true;
+  };
+}
+
+function compileOne(f: Filters): ItemTest | undefined {
+  const tests: ItemTest[] = [];
   if (f.available !== undefined) tests.push((item) => item.available === f.available);
   const p = f.price;
   if (p && (p.gt ?? p.gte ?? p.lt ?? p.lte) !== undefined) {
@@ -120,8 +134,7 @@ function compileOne(f: Filters): ((item: Item) => boolean) | undefined {
   for (const [name, af] of Object.entries(f.attributes ?? {})) {
     for (const c of attributeCondition(name, af)) tests.push((item) => matchesCondition(item, c));
   }
-  if (tests.length === 0) return undefined;
-  return (item) => tests.every((t) => t(item));
+  return tests.length === 0 ? undefined : allOf(tests);
 }
 
 /** One predicate that is the AND of every given filter set (config filters and request filters). */
@@ -130,9 +143,7 @@ export function compileFilters(...filters: (Filters | undefined)[]): (item: Item
     const t = f ? compileOne(f) : undefined;
     return t ? [t] : [];
   });
-  if (tests.length === 0) return () => true;
-  if (tests.length === 1) return tests[0];
-  return (item) => tests.every((t) => t(item));
+  return tests.length === 0 ? () => true : allOf(tests);
 }
 
 /** True when the filters constrain nothing, so callers can skip the selective-filter path entirely. */
@@ -154,5 +165,8 @@ export const isHideRule = (r: Rule): r is HideRule => 'hide' in r && r.hide !== 
 export function compileHides(rules: readonly Rule[], now: number): (item: Item) => boolean {
   const active = rules.filter(isHideRule).filter((r) => isRuleActive(r, now));
   if (active.length === 0) return () => false;
-  return (item) => active.some((r) => matchesCondition(item, r.hide));
+  return (item) => {
+    for (let i = 0; i < active.length; i++) if (matchesCondition(item, active[i].hide)) return true;
+    return false;
+  };
 }

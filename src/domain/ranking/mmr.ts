@@ -51,10 +51,19 @@ export function selectDiverse<T extends DiversityCandidate>(
   if (!sim && cap === undefined) return sorted.slice(0, limit);
 
   const perCategory = new Map<string, number>();
-  const capped = (c: T): boolean =>
-    cap !== undefined && (c.categories ?? []).some((cat) => (perCategory.get(cat) ?? 0) >= cap);
+  const capped = (c: T): boolean => {
+    const cats = c.categories;
+    if (cap === undefined || !cats) return false;
+    for (let i = 0; i < cats.length; i++) if ((perCategory.get(cats[i]) ?? 0) >= cap) return true;
+    return false;
+  };
   const take = (c: T): void => {
-    for (const cat of new Set(c.categories ?? [])) perCategory.set(cat, (perCategory.get(cat) ?? 0) + 1);
+    const cats = c.categories;
+    if (!cats) return;
+    // A category listed twice on one item counts once.
+    for (let i = 0; i < cats.length; i++) {
+      if (cats.indexOf(cats[i]) === i) perCategory.set(cats[i], (perCategory.get(cats[i]) ?? 0) + 1);
+    }
   };
 
   if (!sim) {

@@ -82,17 +82,23 @@ const RELEVANCE_SOURCES: ReadonlySet<SourceName> = new Set([
 ]);
 const DAY_MS = 86_400_000;
 
-interface Scored {
+interface Scored extends ScoreComponents {
   id: string;
   item: Item;
   score: number;
   categories?: readonly string[];
-  sources: SourceName[];
-  sourceScores: Partial<Record<SourceName, number>>;
-  components: ScoreComponents;
+  entry: MergedEntry | undefined;
   boosts: number[];
   buries: number[];
 }
+
+interface MergedEntry {
+  sources: SourceName[];
+  scores: Partial<Record<SourceName, number>>;
+}
+
+// Shared by every candidate no boost (bury) matched; never mutated.
+const NONE: number[] = [];
 
 const byScoreThenId = (a: { score: number; id: string }, b: { score: number; id: string }): number =>
   b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -103,34 +109,42 @@ function listFor(lists: CandidateLists, source: SourceName): readonly Candidate[
     : (lists as Partial<Record<SourceName, readonly Candidate[]>>)[source];
 }
 
+/** Best first, finite scores only, ties by id; a list already in that order (every source's usual output) is not copied. */
+function ordered(raw: readonly Candidate[]): readonly Candidate[] {
+  for (let i = 0; i < raw.length; i++) {
+    if (!Number.isFinite(raw[i].score) || (i > 0 && byScoreThenId(raw[i - 1], raw[i]) > 0)) {
+      return raw.filter((c) => Number.isFinite(c.score)).sort(byScoreThenId);
+    }
+  }
+  return raw;
+}
+
 /** Per-source scores normalised to [0,1] and weighted, merged by id, in config order. */
-function mergeSources(
-  input: RankInput,
-): Map<string, { sources: SourceName[]; scores: Partial<Record<SourceName, number>> }> {
-  const merged = new Map<string, { sources: SourceName[]; scores: Partial<Record<SourceName, number>> }>();
+function mergeSources(input: RankInput): Map<string, MergedEntry> {
+  const merged = new Map<string, MergedEntry>();
   for (const { source, limit, weight } of input.config.candidates) {
     const raw = listFor(input.candidates, source);
     if (!raw || raw.length === 0) continue;
-    const list = [...raw]
-      .filter((c) => Number.isFinite(c.score))
-      .sort(byScoreThenId)
-      .slice(0, limit);
-    const max = list.length > 0 ? list[0].score : 0;
-    for (const c of list) {
-      const norm = COSINE_SOURCES.has(source)
-        ? Math.min(1, Math.max(0, c.score))
-        : max > 0
-          ? Math.max(0, c.score) / max
-          : 0;
+    const list = ordered(raw);
+    const n = Math.min(limit, list.length);
+    const max = n > 0 ? list[0].score : 0;
+    const cosine = COSINE_SOURCES.has(source);
+    for (let i = 0; i < n; i++) {
+      const c = list[i];
+      const norm = cosine ? Math.min(1, Math.max(0, c.score)) : max > 0 ? Math.max(0, c.score) / max : 0;
       const s = Math.min(1, norm * weight);
-      let entry = merged.get(c.id);
+      const entry = merged.get(c.id);
       if (!entry) {
-        entry = { sources: [], scores: {} };
-        merged.set(c.id, entry);
+        // Most candidates come from one source: a one-slot array, not an empty one that push() grows to 17.
+        const scores: MergedEntry['scores'] = {};
+        scores[source] = s;
+        merged.set(c.id, { sources: [source], scores });
+        continue;
       }
       // A source listing an id twice keeps its best score.
-      if (entry.scores[source] === undefined) entry.sources.push(source);
-      entry.scores[source] = Math.max(entry.scores[source] ?? 0, s);
+      const prev = entry.scores[source];
+      if (prev === undefined) entry.sources.push(source);
+      entry.scores[source] = prev === undefined || s > prev ? s : prev;
     }
   }
   return merged;
@@ -178,39 +192,47 @@ export function rank(input: RankInput): RankedItem[] {
   const halfLifeMs = w.freshness.halfLifeDays * DAY_MS;
   const score = (id: string, item: Item): Scored => {
     const entry = merged.get(id);
-    const sourceScores = entry?.scores ?? {};
     // Noisy-OR: agreement between sources raises relevance, yet it stays in [0,1] and no source can exceed 1.
     let miss = 1;
-    for (const s of entry?.sources ?? []) if (RELEVANCE_SOURCES.has(s)) miss *= 1 - (sourceScores[s] ?? 0);
+    if (entry) {
+      for (let i = 0; i < entry.sources.length; i++) {
+        const s = entry.sources[i];
+        if (RELEVANCE_SOURCES.has(s)) miss *= 1 - (entry.scores[s] ?? 0);
+      }
+    }
     const similarity = 1 - miss;
     const popularity = logMaxPop > 0 ? Math.min(1, Math.log1p(popularityOf(id)) / logMaxPop) : 0;
     const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
     const freshness = Number.isNaN(created) ? 0 : Math.pow(2, -Math.max(0, now - created) / halfLifeMs);
     const base = w.similarity * similarity + w.popularity * popularity + w.freshness.weight * freshness;
-    const boosts: number[] = [];
-    const buries: number[] = [];
+    let boosts = NONE;
+    let buries = NONE;
     let boost = 1;
     let bury = 1;
-    w.boosts.forEach((b, i) => {
-      if (matchesCondition(item, b.when)) {
-        boost *= b.multiply;
-        boosts.push(i);
-      }
-    });
-    w.buries.forEach((b, i) => {
-      if (matchesCondition(item, b.when)) {
-        bury *= b.multiply;
-        buries.push(i);
-      }
-    });
+    for (let i = 0; i < w.boosts.length; i++) {
+      if (!matchesCondition(item, w.boosts[i].when)) continue;
+      boost *= w.boosts[i].multiply;
+      if (boosts === NONE) boosts = [];
+      boosts.push(i);
+    }
+    for (let i = 0; i < w.buries.length; i++) {
+      if (!matchesCondition(item, w.buries[i].when)) continue;
+      bury *= w.buries[i].multiply;
+      if (buries === NONE) buries = [];
+      buries.push(i);
+    }
     return {
       id,
       item,
       score: base * boost * bury,
       categories: item.categories,
-      sources: entry?.sources ?? [],
-      sourceScores,
-      components: { similarity, popularity, freshness, base, boost, bury },
+      entry,
+      similarity,
+      popularity,
+      freshness,
+      base,
+      boost,
+      bury,
       boosts,
       buries,
     };
@@ -267,12 +289,20 @@ export function rank(input: RankInput): RankedItem[] {
   return page.map(({ scored, pinnedAt }) => {
     const out: RankedItem = { id: scored.id, score: scored.score, item: scored.item };
     if (input.explain) {
+      const sources = scored.entry?.sources ?? [];
       out.explain = {
-        sources: pinnedAt !== undefined ? [...scored.sources, 'pin'] : [...scored.sources],
-        sourceScores: { ...scored.sourceScores },
-        components: { ...scored.components },
-        boosts: scored.boosts,
-        buries: scored.buries,
+        sources: pinnedAt !== undefined ? [...sources, 'pin'] : [...sources],
+        sourceScores: { ...scored.entry?.scores },
+        components: {
+          similarity: scored.similarity,
+          popularity: scored.popularity,
+          freshness: scored.freshness,
+          base: scored.base,
+          boost: scored.boost,
+          bury: scored.bury,
+        },
+        boosts: [...scored.boosts],
+        buries: [...scored.buries],
         ...(pinnedAt !== undefined ? { pinnedAt } : {}),
       };
     }
