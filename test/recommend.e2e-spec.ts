@@ -171,7 +171,15 @@ describe('recommendations API on MovieLens (real Redis, model, index)', () => {
       `${s.config.REDIS_PREFIX}:cat:movies:popularity`,
       ...hot.flatMap((id, i) => [String(100 - i * 10), id]),
     );
-    const r = await rec({ config: 'popular', limit: 5, exclude: ['2571'], explain: true });
+    // Popularity reads are shared for up to SIGNALS_CACHE_MS (1 s), so the change shows within about that long.
+    const r = await waitFor(
+      async () => {
+        const res = await rec({ config: 'popular', limit: 5, exclude: ['2571'], explain: true });
+        return res.body.items.length > 0 && res;
+      },
+      'trending to show the new popularity',
+      5_000,
+    );
     expect(ids(r)).toEqual(hot.slice(1, 6));
     expect(r.body.items[0].explain.components.popularity).toBe(1);
   });

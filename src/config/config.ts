@@ -39,6 +39,8 @@ const envSchema = z.object({
   API_WORKERS: int(1, 64).default(1),
   // One worker replica at a time consumes events (per-user order, exactly-once); a lapsed lease passes on.
   SIGNALS_LEASE_MS: int(1000, 600_000).default(15_000),
+  // Popularity and trending pages read within this long share one Redis read per API replica (0: read every time).
+  SIGNALS_CACHE_MS: int(0, 60_000).default(1_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -21,10 +21,12 @@ import {
 } from '../domain/personalization/user-interests';
 import type { VectorIndex } from '../domain/vector-index';
 import { cosine } from '../domain/vector-math';
+import { APP_CONFIG, type AppConfig } from '../config/config';
 import { IndexRegistry } from '../index/index-registry';
 import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
+import { RecentReads } from './recent-reads';
 
 export interface Who {
   userId?: string;
@@ -39,6 +41,8 @@ interface RequestContext {
   cooc?: Promise<CoOccurrenceResult>;
 }
 
+const REQUEST_CONTEXT = Symbol('signals request context');
+
 export interface Scored {
   id: string;
   score: number;
@@ -47,15 +51,19 @@ export interface Scored {
 /** Reads the signals the worker keeps (popularity, history, co-occurrence) for the recommendation sources. */
 @Injectable()
 export class EventSignalsReader extends SignalsReader {
-  // One history read per request, shared by the sources that need it.
-  private readonly perRequest = new WeakMap<object, Promise<RequestContext>>();
+  // Catalogue-wide and slow-moving, asked for by every request: shared for SIGNALS_CACHE_MS.
+  private readonly popularityReads: RecentReads<number>;
+  private readonly trendingReads: RecentReads<TrendingPage>;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly registry: IndexRegistry,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'SIGNALS_CACHE_MS'>,
   ) {
     super();
+    this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS);
+    this.trendingReads = new RecentReads(config.SIGNALS_CACHE_MS, 1_000);
   }
 
   /** Seam: trending = decayed popularity (minus what the user disliked). */
@@ -92,13 +100,12 @@ export class EventSignalsReader extends SignalsReader {
     return ctx.cooc;
   }
 
-  /** Per request, once: history with context items as the newest positives, and `accept` minus dislikes. */
+  /** Per request, once (in the request's scope): history with context items as the newest positives, and `accept` minus dislikes. */
   private contextFor(req: SignalRequest): Promise<RequestContext> {
-    let pending = this.perRequest.get(req.accept);
+    let pending = req.scope.get(REQUEST_CONTEXT) as Promise<RequestContext> | undefined;
     if (!pending) {
       pending = this.buildContext(req);
-      // Keyed by the request's accept function: the sources of one request share it.
-      this.perRequest.set(req.accept, pending);
+      req.scope.set(REQUEST_CONTEXT, pending);
     }
     return pending;
   }
@@ -133,39 +140,51 @@ export class EventSignalsReader extends SignalsReader {
     eligible?: (id: string) => boolean,
   ): Promise<Scored[]> {
     const out: Scored[] = [];
-    const page = Math.max(100, limit * 2);
-    let scale: number | undefined;
-    for (let start = 0; out.length < limit; start += page) {
-      const pipe = this.redis
-        .pipeline()
-        .zrevrange(this.keys.popularity(catalogue), start, start + page - 1, 'WITHSCORES');
-      if (scale === undefined) pipe.hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META);
-      const res = (await pipe.exec()) ?? [];
-      const flat = (res[0]?.[1] as string[] | null) ?? [];
-      scale ??= popularityScale(res[1]?.[1] as (string | null)[] | null);
-      for (let i = 0; i < flat.length && out.length < limit; i += 2)
-        if (!eligible || eligible(flat[i])) out.push({ id: flat[i], score: Number(flat[i + 1]) * scale });
-      if (flat.length < page * 2) break;
+    const size = Math.max(100, limit * 2);
+    for (let start = 0; out.length < limit; start += size) {
+      const page = await this.trendingReads.one(catalogue, `${start}:${size}`, () =>
+        this.trendingPage(catalogue, start, size),
+      );
+      for (let i = 0; i < page.ids.length && out.length < limit; i++) {
+        if (!eligible || eligible(page.ids[i])) out.push({ id: page.ids[i], score: page.scores[i] });
+      }
+      if (page.ids.length < size) break;
     }
     return out;
   }
 
-  /** Popularity of some items on the trending scale (0 when never seen). */
-  async popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (ids.length === 0) return out;
+  private async trendingPage(catalogue: string, start: number, size: number): Promise<TrendingPage> {
     const res =
       (await this.redis
         .pipeline()
-        .zmscore(this.keys.popularity(catalogue), ...ids)
+        .zrevrange(this.keys.popularity(catalogue), start, start + size - 1, 'WITHSCORES')
         .hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META)
         .exec()) ?? [];
-    const scores = (res[0]?.[1] as (string | null)[] | null) ?? [];
+    const flat = (res[0]?.[1] as string[] | null) ?? [];
     const scale = popularityScale(res[1]?.[1] as (string | null)[] | null);
-    ids.forEach((id, i) =>
-      out.set(id, scores[i] === null || scores[i] === undefined ? 0 : Number(scores[i]) * scale),
-    );
-    return out;
+    const page: TrendingPage = { ids: [], scores: [] };
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      page.ids.push(flat[i]);
+      page.scores.push(Number(flat[i + 1]) * scale);
+    }
+    return page;
+  }
+
+  /** Popularity of some items on the trending scale (0 when never seen); the map may hold other ids too. */
+  async popularity(catalogue: string, ids: Iterable<string>): Promise<ReadonlyMap<string, number>> {
+    return this.popularityReads.read(catalogue, ids, async (missing) => {
+      const res =
+        (await this.redis
+          .pipeline()
+          .zmscore(this.keys.popularity(catalogue), ...missing)
+          .hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META)
+          .exec()) ?? [];
+      const scores = (res[0]?.[1] as (string | null)[] | null) ?? [];
+      const scale = popularityScale(res[1]?.[1] as (string | null)[] | null);
+      return missing.map((_, i) =>
+        scores[i] === null || scores[i] === undefined ? 0 : Number(scores[i]) * scale,
+      );
+    });
   }
 
   /**
@@ -256,6 +275,11 @@ export class EventSignalsReader extends SignalsReader {
   ): InterestCandidate[] {
     return userInterestCandidates(index, history, nowSeconds, limit, options);
   }
+}
+
+interface TrendingPage {
+  ids: string[];
+  scores: number[];
 }
 
 const POLARITY = { p: 'positive', n: 'negative', z: 'neutral' } as const;

@@ -62,7 +62,8 @@ describe('SignalsProcessor (real Redis)', () => {
     catalogues = new CatalogueRepository(redis, keys);
     configs = new RankingConfigRepository(redis, keys);
     events = new EventsRepository(redis, keys);
-    reader = new EventSignalsReader(redis, keys, new IndexRegistry(config));
+    // Reads straight from Redis: these tests look at popularity right after changing it.
+    reader = new EventSignalsReader(redis, keys, new IndexRegistry(config), { SIGNALS_CACHE_MS: 0 });
   });
   afterEach(async () => {
     for (const p of started.splice(0)) await p.beforeApplicationShutdown();

@@ -15,6 +15,12 @@ export interface SignalRequest {
   searchVectors: (vectors: readonly Float32Array[], k: number) => Candidate[];
   /** The user's/session's interactions, oldest first ([] for neither): read at most once per request. */
   history: () => Promise<readonly HistoryEvent[]>;
+  /**
+   * One fresh map per request, shared by its sources, where a reader keeps work they share (under its own symbol).
+   * Not a WeakMap keyed by the request: V8's minor GC treats such entries as strong, so every request's working set
+   * would survive into the old generation.
+   */
+  scope: Map<symbol, unknown>;
 }
 
 /** The seam the events pipeline fills (src/events/signals.reader.ts): behavioural candidate sources and popularity. */
@@ -27,6 +33,6 @@ export abstract class SignalsReader {
   abstract userInterests(req: SignalRequest): Promise<Candidate[]>;
   /** A user's and/or session's interactions, oldest first (exclusions and the sources above read them). */
   abstract history(catalogue: string, who: { userId?: string; sessionId?: string }): Promise<HistoryEvent[]>;
-  /** Popularity of each id (absent = 0), in one round trip. */
-  abstract popularity(catalogue: string, ids: readonly string[]): Promise<Map<string, number>>;
+  /** Popularity of each id (absent = 0), in at most one round trip; the map may also hold other ids. */
+  abstract popularity(catalogue: string, ids: Iterable<string>): Promise<ReadonlyMap<string, number>>;
 }
