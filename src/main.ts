@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import * as os from 'node:os';
 import { Logger } from '@nestjs/common';
+import { replicaExecArgv } from './common/replica-flags';
 import { loadConfigOrExit } from './config/config';
-import { startApi } from './bootstrap';
 
 // API_WORKERS > 1 runs that many API replicas on one port (node:cluster); each follows the change
 // stream and holds its own index, exactly like replicas on separate machines.
@@ -11,6 +12,14 @@ async function main(): Promise<void> {
   if (config.API_WORKERS > 1 && cluster.isPrimary) {
     const logger = new Logger('API');
     let stopping = false;
+    cluster.setupPrimary({
+      execArgv: replicaExecArgv(
+        process.execArgv,
+        process.env.NODE_OPTIONS,
+        config.API_WORKERS,
+        os.availableParallelism(),
+      ),
+    });
     for (let i = 0; i < config.API_WORKERS; i++) cluster.fork();
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
@@ -25,6 +34,8 @@ async function main(): Promise<void> {
     process.on('SIGINT', () => stop('SIGINT'));
     return;
   }
+  // Loaded here, not at the top: the primary only forks, so it need not hold the application's module graph.
+  const { startApi } = await import('./bootstrap');
   await startApi(config);
 }
 
