@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Candidate } from '../domain/ranking';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { interestShare } from '../domain/personalization/blend';
-import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personalization/exclusions';
 import {
   DEFAULT_SCORING,
   scoreCoOccurrence,
@@ -154,14 +154,10 @@ export class EventSignalsReader extends SignalsReader {
   }
 
   private async trendingPage(catalogue: string, start: number, size: number): Promise<TrendingPage> {
-    const res =
-      (await this.redis
-        .pipeline()
-        .zrevrange(this.keys.popularity(catalogue), start, start + size - 1, 'WITHSCORES')
-        .hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META)
-        .exec()) ?? [];
-    const flat = (res[0]?.[1] as string[] | null) ?? [];
-    const scale = popularityScale(res[1]?.[1] as (string | null)[] | null);
+    const { reply, scale } = await this.scaled<string[]>(catalogue, (p, key) =>
+      p.zrevrange(key, start, start + size - 1, 'WITHSCORES'),
+    );
+    const flat = reply ?? [];
     const page: TrendingPage = { ids: [], scores: [] };
     for (let i = 0; i + 1 < flat.length; i += 2) {
       page.ids.push(flat[i]);
@@ -173,33 +169,24 @@ export class EventSignalsReader extends SignalsReader {
   /** Popularity of some items on the trending scale (0 when never seen); the map may hold other ids too. */
   async popularity(catalogue: string, ids: Iterable<string>): Promise<ReadonlyMap<string, number>> {
     return this.popularityReads.read(catalogue, ids, async (missing) => {
-      const res =
-        (await this.redis
-          .pipeline()
-          .zmscore(this.keys.popularity(catalogue), ...missing)
-          .hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META)
-          .exec()) ?? [];
-      const scores = (res[0]?.[1] as (string | null)[] | null) ?? [];
-      const scale = popularityScale(res[1]?.[1] as (string | null)[] | null);
-      return missing.map((_, i) =>
-        scores[i] === null || scores[i] === undefined ? 0 : Number(scores[i]) * scale,
+      const { reply, scale } = await this.scaled<(string | null)[]>(catalogue, (p, key) =>
+        p.zmscore(key, ...missing),
       );
+      return missing.map((_, i) => (reply?.[i] == null ? 0 : Number(reply[i]) * scale));
     });
   }
 
-  /**
-   * Items a request must leave out under the config's `exclude.purchased` (any purchase in the user's/session's
-   * history) and `exclude.seenWithinHours` (any interaction, impressions aside, in the last N hours before nowMs).
-   * Reads the last USER_HISTORY_LENGTH events of each list; without either option it reads nothing.
-   */
-  async excludedIds(
+  /** One read of the popularity set and, in the same round trip, the meta that puts its scores on one scale. */
+  private async scaled<T>(
     catalogue: string,
-    who: { userId?: string; sessionId?: string },
-    exclude: { purchased?: boolean; seenWithinHours?: number },
-    nowMs: number,
-  ): Promise<Set<string>> {
-    if (!wantsHistoryExclusions(exclude) || (!who.userId && !who.sessionId)) return new Set();
-    return excludedFromHistory(await this.history(catalogue, who), exclude, nowMs);
+    read: (pipe: ChainableCommander, key: string) => ChainableCommander,
+  ): Promise<{ reply: T | null; scale: number }> {
+    const pipe = read(this.redis.pipeline(), this.keys.popularity(catalogue));
+    const res = (await pipe.hmget(this.keys.popularityMeta(catalogue), ...POPULARITY_META).exec()) ?? [];
+    return {
+      reply: (res[0]?.[1] as T | null) ?? null,
+      scale: popularityScale(res[1]?.[1] as (string | null)[] | null),
+    };
   }
 
   /** The user's (or session's) interactions, oldest first; a user and a session are merged by time. */

@@ -113,9 +113,7 @@ export class HnswIndex implements VectorIndex {
   }
 
   upsert(id: string, vector: Float32Array): void {
-    if (vector.length !== this.dimension) {
-      throw new Error(`vector of ${vector.length} dims for an index of ${this.dimension}`);
-    }
+    // plain() rejects a vector of another dimension.
     const point = this.plain(vector);
     const existing = this.labelOf.get(id);
     if (existing !== undefined) {

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import { parseConfig } from '../config/config';
 import type { QueuedEvent } from '../events/events.dto';
+import { excludedFromHistory } from '../domain/personalization/exclusions';
 import { EventsRepository, SIGNALS_GROUP } from '../events/events.repository';
 import { EventSignalsReader } from '../events/signals.reader';
 import { IndexRegistry } from '../index/index-registry';
@@ -185,7 +186,7 @@ describe('SignalsProcessor (real Redis)', () => {
     expect(Number(await redis.zscore(keys.popularity('ls'), 'a'))).toBeCloseTo(25, 6);
   });
 
-  it('records event types in histories; excludedIds reads purchases and recent interactions from them', async () => {
+  it('records event types in histories; the exclusions read purchases and recent interactions from them', async () => {
     await catalogue('ex', ['p', 'v', 'r', 'old', 'sv', 'imp']);
     const now = T0 + 10 * DAY * 1000;
     const h = 3600_000;
@@ -205,7 +206,7 @@ describe('SignalsProcessor (real Redis)', () => {
     expect(lines[0]).toBe(`v|${(now - 2 * h) / 1000}|0.5|p|view`);
 
     const ex = (who: { userId?: string; sessionId?: string }, o: object) =>
-      reader.excludedIds('ex', who, o, now).then((s) => [...s].sort());
+      reader.history('ex', who).then((h) => [...excludedFromHistory(h, o, now)].sort());
     expect(await ex({ userId: 'u' }, {})).toEqual([]);
     expect(await ex({ userId: 'u' }, { purchased: true })).toEqual(['p']);
     expect(await ex({ userId: 'u' }, { seenWithinHours: 24 })).toEqual(['v']);

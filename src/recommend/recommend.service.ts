@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
+import { getOrInsert } from '../common/maps';
 import type { Item } from '../domain/item';
 import type { ItemMap } from '../domain/item-map';
 import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personalization/exclusions';
@@ -330,16 +331,8 @@ export class RecommendService {
     accept: (id: string) => boolean,
     now: number,
   ): number {
-    let byConfig = this.fractions.get(index);
-    if (!byConfig) {
-      byConfig = new WeakMap();
-      this.fractions.set(index, byConfig);
-    }
-    let byFilters = byConfig.get(config);
-    if (!byFilters) {
-      byFilters = new Map();
-      byConfig.set(config, byFilters);
-    }
+    const byConfig = getOrInsert(this.fractions, index, () => new WeakMap());
+    const byFilters = getOrInsert(byConfig, config, () => new Map());
     const key = filters === undefined ? '' : JSON.stringify(filters);
     const hit = byFilters.get(key);
     if (hit && now - hit.at < FRACTION_TTL_MS) return hit.fraction;

@@ -1,6 +1,7 @@
 import type { Neighbour } from '../domain/vector-index';
 import { ConflictException, Injectable } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
+import { getOrInsert } from '../common/maps';
 import type { Item } from '../domain/item';
 import type { RankingConfig } from '../domain/ranking';
 import { IndexRegistry } from '../index/index-registry';
@@ -76,19 +77,12 @@ export class SimilarService {
 
   /** The config with only its similar source (at least `limit` deep), one object per config and limit. */
   private similarOnly(config: RankingConfig, limit: number): RankingConfig {
-    let byLimit = this.derived.get(config);
-    if (!byLimit) {
-      byLimit = new Map();
-      this.derived.set(config, byLimit);
-    }
-    let out = byLimit.get(limit);
-    if (!out) {
+    const byLimit = getOrInsert(this.derived, config, () => new Map<number, RankingConfig>());
+    return getOrInsert(byLimit, limit, () => {
       // Only the similar source runs here, whatever else the config lists; the item itself is always excluded.
       const similar = config.candidates.find((c) => c.source === 'similar') ?? DEFAULT_SIMILAR_SOURCE;
-      out = { ...config, candidates: [{ ...similar, limit: Math.max(similar.limit, limit) }] };
-      byLimit.set(limit, out);
-    }
-    return out;
+      return { ...config, candidates: [{ ...similar, limit: Math.max(similar.limit, limit) }] };
+    });
   }
 
   private answer(

@@ -69,7 +69,8 @@ export function estimateMatchFraction(
   return seen === 0 ? 0 : hits / seen;
 }
 
-const byScoreThenId = (a: Candidate, b: Candidate): number =>
+/** Best score first, ties by id: the one order every candidate list and page uses. */
+export const byScoreThenId = (a: { score: number; id: string }, b: { score: number; id: string }): number =>
   b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function mergeMax(lists: Neighbour[][], k: number): Candidate[] {

@@ -1,5 +1,5 @@
 import type { Item } from '../item';
-import type { Candidate } from './candidates';
+import { byScoreThenId, type Candidate } from './candidates';
 import { compileFilters, compileHides, isPinRule, isRuleActive, matchesCondition } from './conditions';
 import { selectDiverse } from './mmr';
 import type { Filters, RankingConfig, SourceName } from './ranking-config.schema';
@@ -99,9 +99,6 @@ interface MergedEntry {
 
 // Shared by every candidate no boost (bury) matched; never mutated.
 const NONE: number[] = [];
-
-const byScoreThenId = (a: { score: number; id: string }, b: { score: number; id: string }): number =>
-  b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function listFor(lists: CandidateLists, source: SourceName): readonly Candidate[] | undefined {
   return lists instanceof Map
