@@ -1,5 +1,5 @@
 import { cosine } from './vector-math';
-import type { Neighbour, SearchOptions, VectorIndex } from './vector-index';
+import { passesSearchFilters, type Neighbour, type SearchOptions, type VectorIndex } from './vector-index';
 
 /** Brute-force cosine index: the recall oracle in tests and the fallback for very selective filters. */
 export class ExactIndex implements VectorIndex {
@@ -41,7 +41,13 @@ export class ExactIndex implements VectorIndex {
   }
 
   search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
-    return exactSearch(this.vectors, query, k, options.filter);
+    const constrained = options.filter !== undefined || options.also !== undefined;
+    return exactSearch(
+      this.vectors,
+      query,
+      k,
+      constrained ? (id) => passesSearchFilters(id, options) : undefined,
+    );
   }
 }
 

@@ -60,3 +60,22 @@ describe('ItemMap.newest', () => {
     expect([...m.newest()]).toEqual(['z']);
   });
 });
+
+describe('ItemMap.version', () => {
+  it('changes with every set, delete and clear, and not with reads', () => {
+    const m = new ItemMap();
+    const seen = [m.version];
+    m.set('a', item('a'));
+    seen.push(m.version);
+    m.get('a');
+    expect([...m.newest()]).toEqual([]);
+    expect(m.version).toBe(seen[1]);
+    m.set('a', item('a', '2026-01-01T00:00:00Z'));
+    seen.push(m.version);
+    m.delete('a');
+    seen.push(m.version);
+    m.clear();
+    seen.push(m.version);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});

@@ -24,18 +24,27 @@ function createdAtOf(item: Item | undefined): number {
 export class ItemMap extends Map<string, Item> {
   private order: Dated[] | undefined;
   private changesSinceRead = 0;
+  private changes = 0;
+
+  /** Changes with every set, delete and clear: answers computed from the items hold while it stays the same. */
+  get version(): number {
+    return this.changes;
+  }
 
   override set(id: string, item: Item): this {
+    this.changes++;
     if (this.order) this.patch(id, createdAtOf(super.get(id)), createdAtOf(item));
     return super.set(id, item);
   }
 
   override delete(id: string): boolean {
+    this.changes++;
     if (this.order && super.has(id)) this.patch(id, createdAtOf(super.get(id)), NaN);
     return super.delete(id);
   }
 
   override clear(): void {
+    this.changes++;
     this.order = undefined;
     super.clear();
   }

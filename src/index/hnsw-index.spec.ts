@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExactIndex } from '../domain/exact-index';
+import { FilterMemo } from '../domain/vector-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
 
@@ -60,6 +61,51 @@ describe('HnswIndex', () => {
     expect(got.length).toBe(5);
     expect(got.every((n) => n.id.endsWith('7'))).toBe(true);
     expect(() => hnsw.upsert('x', new Float32Array(4))).toThrow(/4 dims/);
+  });
+
+  it('with a memo asks the item filter once per item across searches, until the items or the labels change', () => {
+    const vectors = randomVectors(400, 16, 5);
+    const hnsw = new HnswIndex(16, params);
+    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    const asked = new Map<string, number>();
+    let passing = (id: string): boolean => Number(id.slice(3)) % 3 === 0;
+    const filter = (id: string): boolean => {
+      asked.set(id, (asked.get(id) ?? 0) + 1);
+      return passing(id);
+    };
+    const memo = new FilterMemo(1);
+    const plain = (q: number) => hnsw.search(vectors[q], 10, { filter: passing });
+    for (const q of [0, 1, 0, 1]) expect(hnsw.search(vectors[q], 10, { filter, memo })).toEqual(plain(q));
+    expect(Math.max(...asked.values())).toBe(1);
+    // A per-request test is asked every time and never remembered.
+    const notFirst = (id: string): boolean => id !== plain(0)[0].id;
+    expect(hnsw.search(vectors[0], 10, { filter, memo, also: notFirst })).toEqual(
+      hnsw.search(vectors[0], 10, { filter: (id) => passing(id) && notFirst(id) }),
+    );
+    // The caller's items changed (a new version): answers are asked again, and the new ones count.
+    passing = (id) => Number(id.slice(3)) % 3 === 1;
+    memo.version = 2;
+    asked.clear();
+    expect(hnsw.search(vectors[0], 10, { filter, memo })).toEqual(plain(0));
+    expect(asked.size).toBeGreaterThan(0);
+    // A freed label reused by another id: the old id's answer does not carry over.
+    const first = hnsw.search(vectors[7], 1, { filter, memo })[0].id;
+    hnsw.remove(first);
+    hnsw.upsert('other', vectors[7]);
+    expect(hnsw.search(vectors[7], 1, { filter, memo })[0].id).not.toBe('other');
+    passing = () => true;
+    memo.version = 3;
+    expect(hnsw.search(vectors[7], 1, { filter, memo })[0].id).toBe('other');
+  });
+
+  it('filterAfter walks unfiltered and keeps only what the filters pass', () => {
+    const vectors = randomVectors(300, 16, 6);
+    const hnsw = new HnswIndex(16, params);
+    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    const even = (id: string): boolean => Number(id.slice(3)) % 2 === 0;
+    const after = hnsw.search(vectors[3], 40, { filter: even, memo: new FilterMemo(), filterAfter: true });
+    expect(after).toEqual(hnsw.search(vectors[3], 40).filter((n) => even(n.id)));
+    expect(after.length).toBeGreaterThan(10);
   });
 });
 

@@ -28,6 +28,8 @@ export class HnswIndex implements VectorIndex {
   private nextLabel = 0;
   /** Labels freed by deletes; reused via hnswlib's replaceDeleted so the graph does not only grow. */
   private freeLabels: number[] = [];
+  /** Changes when a label stops meaning the id it meant (remove, reuse): filter memos start over. */
+  private relabels = 0;
   private efSearch: number;
   /** Vectors read recently (MMR and recommend vectors re-read popular items); bounded, so memory stays ~1x raw. */
   private readonly recent = new Map<string, Float32Array>();
@@ -154,6 +156,7 @@ export class HnswIndex implements VectorIndex {
     this.qScale[label] = NOT_QUANTISED;
     this.idOf[label] = undefined;
     this.freeLabels.push(label);
+    this.relabels++;
     return true;
   }
 
@@ -208,23 +211,41 @@ export class HnswIndex implements VectorIndex {
     const ef = Math.max(options.ef ?? this.efSearch, want);
     if (ef !== this.efSearch) this.hnsw.setEf(ef);
     try {
-      const { filter } = options;
-      const labelFilter = filter
-        ? (label: number) => {
-            const id = this.idOf[label];
-            return id !== undefined && filter(id);
-          }
-        : undefined;
-      const result = this.hnsw.searchKnn(this.plain(query), want, labelFilter);
+      const passes = this.labelTest(options);
+      const inWalk = passes && !options.filterAfter ? passes : undefined;
+      const result = this.hnsw.searchKnn(this.plain(query), want, inWalk);
       const out: Neighbour[] = [];
       for (let i = 0; i < result.neighbors.length; i++) {
-        const id = this.idOf[result.neighbors[i]];
-        if (id !== undefined) out.push({ id, score: 1 - result.distances[i] });
+        const label = result.neighbors[i];
+        const id = this.idOf[label];
+        if (id !== undefined && (inWalk || !passes || passes(label))) {
+          out.push({ id, score: 1 - result.distances[i] });
+        }
       }
       return out;
     } finally {
       if (ef !== this.efSearch) this.hnsw.setEf(this.efSearch);
     }
+  }
+
+  /**
+   * The search's filters as one test per label. With a memo, `filter` is asked once per label for as long as the
+   * memo's version and this index's labels stay the same: a filtered walk crosses the same rejected neighbourhoods
+   * request after request, and an Int8Array read costs far less than a filter reading item objects.
+   */
+  private labelTest({ filter, also, memo }: SearchOptions): ((label: number) => boolean) | undefined {
+    if (!filter && !also) return undefined;
+    const answers = filter && memo ? memo.answersFor(this, this.relabels, this.capacity) : undefined;
+    return (label) => {
+      const id = this.idOf[label];
+      if (id === undefined) return false;
+      if (answers) {
+        let a = answers[label];
+        if (a === 0) answers[label] = a = filter!(id) ? 1 : 2;
+        if (a !== 1) return false;
+      } else if (filter && !filter(id)) return false;
+      return also === undefined || also(id);
+    };
   }
 
   /**

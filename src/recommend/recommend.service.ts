@@ -9,10 +9,11 @@ import type { HistoryEvent } from '../domain/personalization/user-interests';
 import {
   assignVariant,
   compareRankings,
-  eligibility,
+  eligibilityChecks,
   estimateMatchFraction,
   isEmptyFilters,
   isHideRule,
+  isRuleActive,
   parseRankingConfig,
   rank,
   recommendVector,
@@ -24,7 +25,7 @@ import {
   type RankingConfig,
   type SourceName,
 } from '../domain/ranking';
-import type { VectorIndex } from '../domain/vector-index';
+import { FilterMemo, type VectorIndex } from '../domain/vector-index';
 import { EmbedderService } from '../embedding/embedder.service';
 import { IndexRegistry, type CatalogueView } from '../index/index-registry';
 import {
@@ -65,6 +66,8 @@ const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
 const MIN_TOP_UP = 50;
 const FRACTION_CACHE_SIZE = 1000;
+// Filter memos per (index, config): a byte per indexed item each, so only the most recent filter sets keep one.
+const MEMO_CACHE_SIZE = 16;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
 /** Recommendations: candidate sources → rank() → served-list bookkeeping for cursors. */
@@ -75,6 +78,7 @@ export class RecommendService {
     VectorIndex,
     WeakMap<RankingConfig, Map<string, { fraction: number; at: number }>>
   >();
+  private readonly memos = new WeakMap<VectorIndex, WeakMap<RankingConfig, Map<string, FilterMemo>>>();
 
   constructor(
     private readonly registry: IndexRegistry,
@@ -206,7 +210,7 @@ export class RecommendService {
       wantsHistoryExclusions(config.exclude) && (req.userId || req.sessionId)
         ? excludedFromHistory(await history(), config.exclude, now)
         : undefined;
-    const eligible = eligibility({
+    const { eligible, excludedId, itemPasses } = eligibilityChecks({
       config,
       filters: req.filters,
       exclude: fromHistory && fromHistory.size > 0 ? [...req.exclude, ...fromHistory] : req.exclude,
@@ -237,7 +241,17 @@ export class RecommendService {
       if (prior && (prior.k >= k || prior.found.length < prior.k)) return prior.found.slice(0, k);
       matchFraction ??= this.matchFraction(index, config, req.filters, accept, now);
       const found = similarCandidates(index, queries, k, {
-        filter: accept,
+        // The walk asks the item test once per item while the items and this filter set stay the same.
+        ...(unfiltered
+          ? { filter: accept }
+          : {
+              filter: (id: string) => !excludedId(id),
+              itemFilter: (id: string) => {
+                const item = items.get(id);
+                return item !== undefined && itemPasses(item);
+              },
+              memo: this.filterMemo(index, config, req.filters, items.version, now),
+            }),
         matchFraction,
         reserve: Math.min(reserve, k),
         // The unfiltered walk's survivors are the nearest eligible items; once they fill the page, a filter that
@@ -340,6 +354,33 @@ export class RecommendService {
     if (byFilters.size >= FRACTION_CACHE_SIZE) byFilters.delete(byFilters.keys().next().value!);
     byFilters.set(key, { fraction, at: now });
     return fraction;
+  }
+
+  /**
+   * The memo of one filter set's answers per item (config filters, request filters, the hide rules active now), for
+   * this index; its version is the item map's, so any item change starts it over.
+   */
+  private filterMemo(
+    index: VectorIndex,
+    config: RankingConfig,
+    filters: Filters | undefined,
+    itemsVersion: number,
+    now: number,
+  ): FilterMemo {
+    const byConfig = getOrInsert(this.memos, index, () => new WeakMap());
+    const byFilters = getOrInsert(byConfig, config, () => new Map());
+    let hides = '';
+    for (const r of config.rules) if (isHideRule(r)) hides += isRuleActive(r, now) ? '1' : '0';
+    const key = `${hides}\u0000${filters === undefined ? '' : JSON.stringify(filters)}`;
+    let memo = byFilters.get(key);
+    if (memo) byFilters.delete(key);
+    else {
+      memo = new FilterMemo();
+      if (byFilters.size >= MEMO_CACHE_SIZE) byFilters.delete(byFilters.keys().next().value!);
+    }
+    byFilters.set(key, memo);
+    memo.version = itemsVersion;
+    return memo;
   }
 
   /** The catalogue's in-memory view; 404 for an unknown catalogue, undefined when it exists but holds nothing yet. */

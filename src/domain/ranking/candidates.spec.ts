@@ -1,5 +1,11 @@
 import { ExactIndex } from '../exact-index';
-import type { Neighbour, SearchOptions, VectorIndex } from '../vector-index';
+import {
+  FilterMemo,
+  passesSearchFilters,
+  type Neighbour,
+  type SearchOptions,
+  type VectorIndex,
+} from '../vector-index';
 import { cosine, normalize } from '../vector-math';
 import type { Item } from '../item';
 import { estimateMatchFraction, recommendVector, similarCandidates } from './candidates';
@@ -59,14 +65,19 @@ class HnswIndex implements VectorIndex {
     return this.vectors.keys();
   }
   search(query: Float32Array, k: number, options: SearchOptions = {}): Neighbour[] {
-    const filter = options.filter;
+    const constrained = options.filter !== undefined || options.also !== undefined;
+    const pass = (label: number): boolean => passesSearchFilters(this.idsByLabel[label], options);
     const n = Math.min(k, this.size);
     const res = this.hnsw.searchKnn(
       Array.from(query),
       n,
-      filter ? (label: number) => filter(this.idsByLabel[label]) : undefined,
+      constrained && !options.filterAfter ? pass : undefined,
     );
-    return res.neighbors.map((label, i) => ({ id: this.idsByLabel[label], score: 1 - res.distances[i] }));
+    return res.neighbors.flatMap((label, i) =>
+      constrained && options.filterAfter && !pass(label)
+        ? []
+        : [{ id: this.idsByLabel[label], score: 1 - res.distances[i] }],
+    );
   }
 }
 
@@ -179,6 +190,33 @@ describe('similarCandidates with a selective filter', () => {
     const reserved = similarCandidates(hnsw, [query], 20, { filter: (id) => !served.has(id), reserve: 40 });
     expect(reserved.strategy).toBe('ann-post');
     expect(reserved.candidates).toHaveLength(20);
+  });
+
+  it('gives the same lists with the item test split off and remembered as with one combined filter', () => {
+    const near = new Set(exact.search(query, 150).map((n) => n.id));
+    const served = new Set(exact.search(query, 5).map((n) => n.id));
+    const perRequest = (id: string): boolean => !served.has(id);
+    const cases: [string, (id: string) => boolean][] = [
+      ['ann-post', (id) => Number(id.slice(5)) % 2 === 0],
+      ['ann-post+ann', (id) => !near.has(id)],
+      ['ann', (id) => Number(id.slice(5)) % 7 === 3],
+      ['exact', isRare],
+    ];
+    for (const [strategy, itemTest] of cases) {
+      const memo = new FilterMemo();
+      const combined = similarCandidates(hnsw, [query], 20, {
+        filter: (id) => perRequest(id) && itemTest(id),
+      });
+      for (let round = 0; round < 2; round++) {
+        const split = similarCandidates(hnsw, [query], 20, {
+          filter: perRequest,
+          itemFilter: itemTest,
+          memo,
+        });
+        expect(split.strategy).toBe(strategy);
+        expect(split.candidates).toEqual(combined.candidates);
+      }
+    }
   });
 
   it('falls back to the exact scan when ANN comes back short (e.g. after deletes)', () => {

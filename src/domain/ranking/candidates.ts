@@ -1,5 +1,5 @@
 import { exactSearch } from '../exact-index';
-import type { Neighbour, VectorIndex } from '../vector-index';
+import type { FilterMemo, Neighbour, SearchOptions, VectorIndex } from '../vector-index';
 import { normalize } from '../vector-math';
 
 /** One candidate from one source; `score` is on the source's own scale (cosine for vector sources). */
@@ -9,8 +9,11 @@ export interface Candidate {
 }
 
 export interface SimilarOptions {
-  /** Only ids passing this come back (filters, hides, exclusions, already-served). */
+  /** Only ids passing this come back (exclusions, already-served: whatever is particular to the request). */
   filter?: (id: string) => boolean;
+  /** And this, a test of the items alone (filters, hides), which the index may remember per item in `memo`. */
+  itemFilter?: (id: string) => boolean;
+  memo?: FilterMemo;
   /** Never returned (context items, explicit excludes); cheaper than folding them into `filter`. */
   excludeIds?: ReadonlySet<string>;
   /** ANN asks for k × oversample neighbours so post-filtered results still fill k; default 2. */
@@ -114,9 +117,19 @@ export function similarCandidates(
   if (k <= 0 || queries.length === 0 || index.size === 0) {
     return { candidates: [], strategy: 'ann', estimatedMatchFraction: 0 };
   }
-  const { filter, excludeIds } = options;
-  const constrained = filter !== undefined || (excludeIds !== undefined && excludeIds.size > 0);
-  const accept = (id: string): boolean => !(excludeIds?.has(id) ?? false) && (filter ? filter(id) : true);
+  const { filter, excludeIds, itemFilter } = options;
+  const excludes = excludeIds !== undefined && excludeIds.size > 0;
+  const constrained = filter !== undefined || excludes || itemFilter !== undefined;
+  const perRequest =
+    filter || excludes
+      ? (id: string): boolean => !(excludeIds?.has(id) ?? false) && (filter ? filter(id) : true)
+      : undefined;
+  const accept = (id: string): boolean =>
+    (perRequest === undefined || perRequest(id)) && (itemFilter === undefined || itemFilter(id));
+  // The index applies both: the item test (remembered per item when a memo is given) and the request's own.
+  const filters: SearchOptions = itemFilter
+    ? { filter: itemFilter, memo: options.memo, also: perRequest, ef: options.ef }
+    : { filter: perRequest, ef: options.ef };
 
   const fraction = !constrained
     ? 1
@@ -140,7 +153,7 @@ export function similarCandidates(
     // A margin for sampling error only when every one of k is needed; otherwise a few short of k is fine.
     const margin = enough < k ? 4 : Math.ceil(0.1 * k) + 4;
     const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + margin);
-    survivors = queries.map((q) => index.search(q, wide, { ef: options.ef }).filter((n) => accept(n.id)));
+    survivors = queries.map((q) => index.search(q, wide, { ...filters, filterAfter: true }));
     const merged = mergeMax(survivors, k);
     if (merged.length >= enough || wide >= index.size) {
       return { candidates: merged, strategy: 'ann-post', estimatedMatchFraction: fraction };
@@ -151,11 +164,7 @@ export function similarCandidates(
   // neighbourhood) it only has to reach `enough`: each extra result costs a long walk through rejected items.
   const target = survivors.length > 0 ? Math.min(k, Math.max(enough, Math.floor(options.topUp ?? k))) : k;
   const annK = Math.min(index.size, Math.ceil(target * oversample));
-  const lists = queries.map((q) =>
-    index
-      .search(q, annK, { filter: constrained ? accept : undefined, ef: options.ef })
-      .filter((n) => accept(n.id)),
-  );
+  const lists = queries.map((q) => index.search(q, annK, filters));
   const merged = mergeMax([...survivors, ...lists], k);
   if (merged.length >= target || merged.length >= index.size) {
     return {

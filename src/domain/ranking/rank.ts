@@ -152,8 +152,17 @@ export type EligibilityInput = Pick<
   'config' | 'filters' | 'exclude' | 'contextIds' | 'alreadyServed' | 'now'
 >;
 
-/** Filters, active hides, excludes and served ids as one predicate; give it to the sources too so limits cut after filtering. */
-export function eligibility(input: EligibilityInput): (id: string, item: Item) => boolean {
+/** Eligibility in its two parts: what depends on the request's ids, and what only reads the item. */
+export interface EligibilityChecks {
+  /** Excluded (explicitly, as a context item, or already served on an earlier page). */
+  excludedId(id: string): boolean;
+  /** Passes the filters and no active hide rule matches: the same answer for every request with these inputs. */
+  itemPasses(item: Item): boolean;
+  /** Both together. */
+  eligible(id: string, item: Item): boolean;
+}
+
+export function eligibilityChecks(input: EligibilityInput): EligibilityChecks {
   const { config } = input;
   const now =
     input.now === undefined ? Date.now() : typeof input.now === 'number' ? input.now : input.now.getTime();
@@ -163,7 +172,14 @@ export function eligibility(input: EligibilityInput): (id: string, item: Item) =
   if (config.exclude.contextItems) for (const id of input.contextIds ?? []) excluded.add(id);
   const passesFilters = compileFilters(config.filters, input.filters);
   const hidden = compileHides(config.rules, now);
-  return (id, item) => !excluded.has(id) && !served.has(id) && passesFilters(item) && !hidden(item);
+  const excludedId = (id: string): boolean => excluded.has(id) || served.has(id);
+  const itemPasses = (item: Item): boolean => passesFilters(item) && !hidden(item);
+  return { excludedId, itemPasses, eligible: (id, item) => !excludedId(id) && itemPasses(item) };
+}
+
+/** Filters, active hides, excludes and served ids as one predicate; give it to the sources too so limits cut after filtering. */
+export function eligibility(input: EligibilityInput): (id: string, item: Item) => boolean {
+  return eligibilityChecks(input).eligible;
 }
 
 /** One page: merge sources → drop ineligible → score → sort (score, id) → MMR + category cap → pins; deterministic. */
