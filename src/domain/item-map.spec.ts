@@ -77,5 +77,9 @@ describe('ItemMap.version', () => {
     m.clear();
     seen.push(m.version);
     expect(new Set(seen).size).toBe(seen.length);
+    // A map built to replace another never takes one of its versions.
+    const rebuilt = new ItemMap();
+    rebuilt.set('a', item('a'));
+    expect(seen).not.toContain(rebuilt.version);
   });
 });

@@ -5,6 +5,9 @@ interface Dated {
   t: number;
 }
 
+// Versions come from one counter for every map, so a map built to replace another never repeats its version.
+let versions = 0;
+
 // More changes than this between two reads and the order is rebuilt (one sort) instead of patched (a splice each).
 const PATCH_LIMIT = 1000;
 
@@ -24,27 +27,30 @@ function createdAtOf(item: Item | undefined): number {
 export class ItemMap extends Map<string, Item> {
   private order: Dated[] | undefined;
   private changesSinceRead = 0;
-  private changes = 0;
+  private changes = ++versions;
 
-  /** Changes with every set, delete and clear: answers computed from the items hold while it stays the same. */
+  /**
+   * Changes with every set, delete and clear, and differs between maps: answers computed from the items hold while
+   * it stays the same.
+   */
   get version(): number {
     return this.changes;
   }
 
   override set(id: string, item: Item): this {
-    this.changes++;
+    this.changes = ++versions;
     if (this.order) this.patch(id, createdAtOf(super.get(id)), createdAtOf(item));
     return super.set(id, item);
   }
 
   override delete(id: string): boolean {
-    this.changes++;
+    this.changes = ++versions;
     if (this.order && super.has(id)) this.patch(id, createdAtOf(super.get(id)), NaN);
     return super.delete(id);
   }
 
   override clear(): void {
-    this.changes++;
+    this.changes = ++versions;
     this.order = undefined;
     super.clear();
   }

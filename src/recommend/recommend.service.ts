@@ -66,7 +66,8 @@ const QUERY_CACHE_SIZE = 1000;
 const FRACTION_TTL_MS = 5_000;
 const MIN_TOP_UP = 50;
 const FRACTION_CACHE_SIZE = 1000;
-// Filter memos per (index, config): a byte per indexed item each, so only the most recent filter sets keep one.
+// Filter memos per index: a byte per indexed item each (1 MB per million items), so only the most recent
+// (config, filter set) pairs keep one.
 const MEMO_CACHE_SIZE = 16;
 const CPU_SOURCES: ReadonlySet<SourceName> = new Set(['similar', 'new_arrivals']);
 
@@ -78,7 +79,10 @@ export class RecommendService {
     VectorIndex,
     WeakMap<RankingConfig, Map<string, { fraction: number; at: number }>>
   >();
-  private readonly memos = new WeakMap<VectorIndex, WeakMap<RankingConfig, Map<string, FilterMemo>>>();
+  private readonly memos = new WeakMap<VectorIndex, Map<string, FilterMemo>>();
+  /** A number per config object (a new version is a new object), for the memo keys. */
+  private readonly configIds = new WeakMap<RankingConfig, number>();
+  private nextConfigId = 0;
 
   constructor(
     private readonly registry: IndexRegistry,
@@ -358,7 +362,7 @@ export class RecommendService {
 
   /**
    * The memo of one filter set's answers per item (config filters, request filters, the hide rules active now), for
-   * this index; its version is the item map's, so any item change starts it over.
+   * this index; its version is the item map's, so any item change starts it over. At most MEMO_CACHE_SIZE per index.
    */
   private filterMemo(
     index: VectorIndex,
@@ -367,18 +371,19 @@ export class RecommendService {
     itemsVersion: number,
     now: number,
   ): FilterMemo {
-    const byConfig = getOrInsert(this.memos, index, () => new WeakMap());
-    const byFilters = getOrInsert(byConfig, config, () => new Map());
+    const byKey = getOrInsert(this.memos, index, () => new Map());
+    const configId = getOrInsert(this.configIds, config, () => this.nextConfigId++);
     let hides = '';
     for (const r of config.rules) if (isHideRule(r)) hides += isRuleActive(r, now) ? '1' : '0';
-    const key = `${hides}\u0000${filters === undefined ? '' : JSON.stringify(filters)}`;
-    let memo = byFilters.get(key);
-    if (memo) byFilters.delete(key);
+    const key = `${configId}\u0000${hides}\u0000${filters === undefined ? '' : JSON.stringify(filters)}`;
+    let memo = byKey.get(key);
+    // Map order is insertion order: re-inserting a hit makes the first key the least recently used.
+    if (memo) byKey.delete(key);
     else {
       memo = new FilterMemo();
-      if (byFilters.size >= MEMO_CACHE_SIZE) byFilters.delete(byFilters.keys().next().value!);
+      if (byKey.size >= MEMO_CACHE_SIZE) byKey.delete(byKey.keys().next().value!);
     }
-    byFilters.set(key, memo);
+    byKey.set(key, memo);
     memo.version = itemsVersion;
     return memo;
   }
