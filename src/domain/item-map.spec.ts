@@ -83,3 +83,27 @@ describe('ItemMap.version', () => {
     expect(seen).not.toContain(rebuilt.version);
   });
 });
+
+describe('ItemMap.changedSince', () => {
+  it('lists the ids changed after a version, and says when it no longer knows', () => {
+    const m = new ItemMap();
+    m.set('a', item('a'));
+    const v = m.version;
+    expect(m.changedSince(v)).toEqual([]);
+    m.set('b', item('b'));
+    m.delete('a');
+    expect(m.changedSince(v)).toEqual(['a', 'b']);
+    // A version from before the map existed, and one from before a clear, are not something it can answer for.
+    expect(m.changedSince(0)).toBeUndefined();
+    const beforeClear = m.version;
+    m.clear();
+    expect(m.changedSince(beforeClear)).toBeUndefined();
+    // A reader far behind (more changes than the log keeps) is told to start over; a recent one is answered.
+    const old = m.version;
+    for (let i = 0; i < 3000; i++) m.set(`i${i}`, item(`i${i}`));
+    expect(m.changedSince(old)).toBeUndefined();
+    const recent = m.version;
+    m.set('z', item('z'));
+    expect(m.changedSince(recent)).toEqual(['z']);
+  });
+});

@@ -10,8 +10,8 @@ export interface SearchOptions {
   filter?: (id: string) => boolean;
   /**
    * Remembers `filter`'s answer per stored vector from one search to the next. Only for a filter that reads nothing
-   * but the items (no per-request state): the caller keeps one memo per such filter and sets `memo.version` to its
-   * items' version; an index that cannot use it (exact) ignores it.
+   * but the items (no per-request state): the caller keeps one memo per such filter over its items; an index that
+   * cannot use it (exact) ignores it.
    */
   memo?: FilterMemo;
   /** Asked as well as `filter` and never remembered: per-request exclusions (served pages, context items). */
@@ -22,29 +22,57 @@ export interface SearchOptions {
   ef?: number;
 }
 
+/** What a memoised filter reads: a version that changes with every change, and which ids changed since an older one. */
+export interface VersionedItems {
+  readonly version: number;
+  /** Ids changed after `version`, or undefined when that is no longer known (the memo then starts over). */
+  changedSince(version: number): readonly string[] | undefined;
+}
+
 /**
  * A filter's answers per stored vector, in an index's own numbering: 0 not asked yet, 1 passes, 2 fails. Valid for one
- * index, one state of its numbering and one `version` of the caller's items; `answersFor` starts over otherwise.
+ * index and one state of its numbering; when the items change, only the changed ids are asked again (all of them
+ * when the items can no longer say which changed).
  */
 export class FilterMemo {
   private answers = new Int8Array(0);
   private owner: object | undefined;
   private ownerVersion = -1;
+  private seenItems: VersionedItems | undefined;
   private seenVersion = -1;
 
   constructor(
-    /** The caller's version of what the filter reads (e.g. the item map's); set it before each search. */
-    public version = 0,
+    /** What the filter reads; the caller may swap in a newer one (a rebuilt item map) before a search. */
+    public items: VersionedItems,
   ) {}
 
-  answersFor(owner: object, ownerVersion: number, size: number): Int8Array {
-    if (this.owner !== owner || this.ownerVersion !== ownerVersion || this.seenVersion !== this.version) {
-      this.owner = owner;
-      this.ownerVersion = ownerVersion;
-      this.seenVersion = this.version;
+  answersFor(
+    owner: object,
+    ownerVersion: number,
+    size: number,
+    labelOf: (id: string) => number | undefined,
+  ): Int8Array {
+    const { items } = this;
+    const changed =
+      this.owner === owner && this.ownerVersion === ownerVersion && this.seenItems === items
+        ? items.version === this.seenVersion
+          ? []
+          : items.changedSince(this.seenVersion)
+        : undefined;
+    this.owner = owner;
+    this.ownerVersion = ownerVersion;
+    this.seenItems = items;
+    this.seenVersion = items.version;
+    if (changed === undefined) {
       if (this.answers.length >= size) this.answers.fill(0);
       else this.answers = new Int8Array(size);
-    } else if (this.answers.length < size) {
+      return this.answers;
+    }
+    for (const id of changed) {
+      const label = labelOf(id);
+      if (label !== undefined && label < this.answers.length) this.answers[label] = 0;
+    }
+    if (this.answers.length < size) {
       const grown = new Int8Array(size);
       grown.set(this.answers);
       this.answers = grown;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExactIndex } from '../domain/exact-index';
+import { ItemMap } from '../domain/item-map';
 import { FilterMemo } from '../domain/vector-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
@@ -63,38 +64,53 @@ describe('HnswIndex', () => {
     expect(() => hnsw.upsert('x', new Float32Array(4))).toThrow(/4 dims/);
   });
 
-  it('with a memo asks the item filter once per item across searches, until the items or the labels change', () => {
+  it('with a memo asks the item filter once per item; a changed item is asked again, a rebuilt map or a reused label starts over', () => {
     const vectors = randomVectors(400, 16, 5);
     const hnsw = new HnswIndex(16, params);
-    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    let items = new ItemMap();
+    vectors.forEach((v, i) => {
+      hnsw.upsert(`id-${i}`, v);
+      items.set(`id-${i}`, { id: `id-${i}`, title: `t${i}`, available: i % 3 === 0 });
+    });
+    const rebuilt = new ItemMap();
+    for (const [id, item] of items) rebuilt.set(id, { ...item, available: !item.available });
     const asked = new Map<string, number>();
-    let passing = (id: string): boolean => Number(id.slice(3)) % 3 === 0;
+    const available = (id: string): boolean => items.get(id)?.available === true;
     const filter = (id: string): boolean => {
       asked.set(id, (asked.get(id) ?? 0) + 1);
-      return passing(id);
+      return available(id);
     };
-    const memo = new FilterMemo(1);
-    const plain = (q: number) => hnsw.search(vectors[q], 10, { filter: passing });
-    for (const q of [0, 1, 0, 1]) expect(hnsw.search(vectors[q], 10, { filter, memo })).toEqual(plain(q));
+    const truth = (q: number, k = 10) => hnsw.search(vectors[q], k, { filter: available });
+    const memo = new FilterMemo(items);
+    for (const q of [0, 1, 0, 1]) expect(hnsw.search(vectors[q], 10, { filter, memo })).toEqual(truth(q));
     expect(Math.max(...asked.values())).toBe(1);
     // A per-request test is asked every time and never remembered.
-    const notFirst = (id: string): boolean => id !== plain(0)[0].id;
+    const notFirst = (id: string): boolean => id !== truth(0)[0].id;
     expect(hnsw.search(vectors[0], 10, { filter, memo, also: notFirst })).toEqual(
-      hnsw.search(vectors[0], 10, { filter: (id) => passing(id) && notFirst(id) }),
+      hnsw.search(vectors[0], 10, { filter: (id) => available(id) && notFirst(id) }),
     );
-    // The caller's items changed (a new version): answers are asked again, and the new ones count.
-    passing = (id) => Number(id.slice(3)) % 3 === 1;
-    memo.version = 2;
+    expect(Math.max(...asked.values())).toBe(1);
+    // One item changes: it alone is asked again (the walk may also reach items it never asked about), and its new
+    // answer counts.
+    const flip = truth(0)[0].id;
+    items.set(flip, { ...items.get(flip)!, available: false });
+    const before = new Set(asked.keys());
     asked.clear();
-    expect(hnsw.search(vectors[0], 10, { filter, memo })).toEqual(plain(0));
-    expect(asked.size).toBeGreaterThan(0);
+    const after = hnsw.search(vectors[0], 10, { filter, memo });
+    expect(after).toEqual(truth(0));
+    expect(after.map((n) => n.id)).not.toContain(flip);
+    expect(asked.get(flip)).toBe(1);
+    for (const id of asked.keys()) if (id !== flip) expect(before.has(id)).toBe(false);
+    // A rebuilt map (another object, other answers, built before the last change it replaces) starts over.
+    items = rebuilt;
+    memo.items = rebuilt;
+    expect(hnsw.search(vectors[0], 10, { filter, memo })).toEqual(truth(0));
     // A freed label reused by another id: the old id's answer does not carry over.
     const first = hnsw.search(vectors[7], 1, { filter, memo })[0].id;
     hnsw.remove(first);
     hnsw.upsert('other', vectors[7]);
     expect(hnsw.search(vectors[7], 1, { filter, memo })[0].id).not.toBe('other');
-    passing = () => true;
-    memo.version = 3;
+    items.set('other', { id: 'other', title: 'o', available: true });
     expect(hnsw.search(vectors[7], 1, { filter, memo })[0].id).toBe('other');
   });
 
@@ -103,7 +119,12 @@ describe('HnswIndex', () => {
     const hnsw = new HnswIndex(16, params);
     vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
     const even = (id: string): boolean => Number(id.slice(3)) % 2 === 0;
-    const after = hnsw.search(vectors[3], 40, { filter: even, memo: new FilterMemo(), filterAfter: true });
+    const items = new ItemMap();
+    const after = hnsw.search(vectors[3], 40, {
+      filter: even,
+      memo: new FilterMemo(items),
+      filterAfter: true,
+    });
     expect(after).toEqual(hnsw.search(vectors[3], 40).filter((n) => even(n.id)));
     expect(after.length).toBeGreaterThan(10);
   });

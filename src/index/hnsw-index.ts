@@ -235,7 +235,10 @@ export class HnswIndex implements VectorIndex {
    */
   private labelTest({ filter, also, memo }: SearchOptions): ((label: number) => boolean) | undefined {
     if (!filter && !also) return undefined;
-    const answers = filter && memo ? memo.answersFor(this, this.relabels, this.capacity) : undefined;
+    const answers =
+      filter && memo
+        ? memo.answersFor(this, this.relabels, this.capacity, (id) => this.labelOf.get(id))
+        : undefined;
     return (label) => {
       const id = this.idOf[label];
       if (id === undefined) return false;

@@ -254,7 +254,7 @@ export class RecommendService {
                 const item = items.get(id);
                 return item !== undefined && itemPasses(item);
               },
-              memo: this.filterMemo(index, config, req.filters, items.version, now),
+              memo: this.filterMemo(index, config, req.filters, items, now),
             }),
         matchFraction,
         reserve: Math.min(reserve, k),
@@ -362,13 +362,13 @@ export class RecommendService {
 
   /**
    * The memo of one filter set's answers per item (config filters, request filters, the hide rules active now), for
-   * this index; its version is the item map's, so any item change starts it over. At most MEMO_CACHE_SIZE per index.
+   * this index, over the view's item map (changed items are asked again). At most MEMO_CACHE_SIZE per index.
    */
   private filterMemo(
     index: VectorIndex,
     config: RankingConfig,
     filters: Filters | undefined,
-    itemsVersion: number,
+    items: ItemMap,
     now: number,
   ): FilterMemo {
     const byKey = getOrInsert(this.memos, index, () => new Map());
@@ -380,11 +380,11 @@ export class RecommendService {
     // Map order is insertion order: re-inserting a hit makes the first key the least recently used.
     if (memo) byKey.delete(key);
     else {
-      memo = new FilterMemo();
+      memo = new FilterMemo(items);
       if (byKey.size >= MEMO_CACHE_SIZE) byKey.delete(byKey.keys().next().value!);
     }
     byKey.set(key, memo);
-    memo.version = itemsVersion;
+    memo.items = items;
     return memo;
   }
 

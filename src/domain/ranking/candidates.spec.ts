@@ -1,4 +1,5 @@
 import { ExactIndex } from '../exact-index';
+import { ItemMap } from '../item-map';
 import {
   FilterMemo,
   passesSearchFilters,
@@ -203,7 +204,7 @@ describe('similarCandidates with a selective filter', () => {
       ['exact', isRare],
     ];
     for (const [strategy, itemTest] of cases) {
-      const memo = new FilterMemo();
+      const memo = new FilterMemo(new ItemMap());
       const combined = similarCandidates(hnsw, [query], 20, {
         filter: (id) => perRequest(id) && itemTest(id),
       });
