@@ -28,7 +28,7 @@ export class HnswIndex implements VectorIndex {
   private nextLabel = 0;
   /** Labels freed by deletes; reused via hnswlib's replaceDeleted so the graph does not only grow. */
   private freeLabels: number[] = [];
-  /** Changes when a label stops meaning the id it meant (remove, reuse): filter memos start over. */
+  /** Counts freed labels: a freed label may come back meaning another id, so filter memos start over. */
   private relabels = 0;
   private efSearch: number;
   /** Vectors read recently (MMR and recommend vectors re-read popular items); bounded, so memory stays ~1x raw. */
@@ -229,9 +229,9 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
-   * The search's filters as one test per label. With a memo, `filter` is asked once per label for as long as the
-   * memo's version and this index's labels stay the same: a filtered walk crosses the same rejected neighbourhoods
-   * request after request, and an Int8Array read costs far less than a filter reading item objects.
+   * The search's filters as one test per label. With a memo, `filter` is asked once per label until that item changes
+   * or a label is freed: a filtered walk crosses the same rejected neighbourhoods request after request, and an
+   * Int8Array read costs far less than a filter reading item objects.
    */
   private labelTest({ filter, also, memo }: SearchOptions): ((label: number) => boolean) | undefined {
     if (!filter && !also) return undefined;

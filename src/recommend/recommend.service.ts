@@ -19,9 +19,9 @@ import {
   recommendVector,
   similarCandidates,
   type Candidate,
+  type SimilarOptions,
   type Comparison,
   type Explanation,
-  type Filters,
   type RankingConfig,
   type SourceName,
 } from '../domain/ranking';
@@ -222,7 +222,8 @@ export class RecommendService {
       alreadyServed: opts.alreadyServed,
       now,
     });
-    // Checked again where ids meet (source, post-filter, rank()): a check allocates nothing and costs less than a memo.
+    // Checked again where ids meet (source, rank()): a check allocates nothing and costs less than a per-request memo
+    // (graph walks remember the item part per item across requests instead, in a FilterMemo).
     const accept = (id: string): boolean => {
       const item = items.get(id);
       return item !== undefined && eligible(id, item);
@@ -233,6 +234,8 @@ export class RecommendService {
       !config.rules.some(isHideRule) &&
       config.exclude.ids.length === 0;
     let matchFraction: number | undefined = unfiltered ? 1 : undefined;
+    // Looked up on the first walk and shared by the request's later ones.
+    let walkFilters: Pick<SimilarOptions, 'filter' | 'itemFilter' | 'memo'> | undefined;
     // Ids the sample cannot see coming (served pages, explicit and context exclusions) get room in the first walk.
     const reserve =
       (opts.alreadyServed?.size ?? 0) + req.exclude.length + contextIds.length + (fromHistory?.size ?? 0);
@@ -243,19 +246,23 @@ export class RecommendService {
       const prior = queries.length === 1 ? walks.get(queries[0]) : undefined;
       // A wider earlier walk holds the top k; a shorter answer than it asked for was everything there is.
       if (prior && (prior.k >= k || prior.found.length < prior.k)) return prior.found.slice(0, k);
-      matchFraction ??= this.matchFraction(index, config, req.filters, accept, now);
-      const found = similarCandidates(index, queries, k, {
+      if (!walkFilters) {
+        const filtersKey = req.filters === undefined ? '' : JSON.stringify(req.filters);
+        matchFraction ??= this.matchFraction(index, config, filtersKey, accept, now);
         // The walk asks the item test once per item while the items and this filter set stay the same.
-        ...(unfiltered
+        walkFilters = unfiltered
           ? { filter: accept }
           : {
-              filter: (id: string) => !excludedId(id),
-              itemFilter: (id: string) => {
+              filter: (id) => !excludedId(id),
+              itemFilter: (id) => {
                 const item = items.get(id);
                 return item !== undefined && itemPasses(item);
               },
-              memo: this.filterMemo(index, config, req.filters, items, now),
-            }),
+              memo: this.filterMemo(index, config, filtersKey, items, now),
+            };
+      }
+      const found = similarCandidates(index, queries, k, {
+        ...walkFilters,
         matchFraction,
         reserve: Math.min(reserve, k),
         // The unfiltered walk's survivors are the nearest eligible items; once they fill the page, a filter that
@@ -345,18 +352,18 @@ export class RecommendService {
   private matchFraction(
     index: VectorIndex,
     config: RankingConfig,
-    filters: Filters | undefined,
+    /** The request's filters as JSON ('' for none). */
+    filtersKey: string,
     accept: (id: string) => boolean,
     now: number,
   ): number {
     const byConfig = getOrInsert(this.fractions, index, () => new WeakMap());
     const byFilters = getOrInsert(byConfig, config, () => new Map());
-    const key = filters === undefined ? '' : JSON.stringify(filters);
-    const hit = byFilters.get(key);
+    const hit = byFilters.get(filtersKey);
     if (hit && now - hit.at < FRACTION_TTL_MS) return hit.fraction;
     const fraction = estimateMatchFraction(index, accept);
     if (byFilters.size >= FRACTION_CACHE_SIZE) byFilters.delete(byFilters.keys().next().value!);
-    byFilters.set(key, { fraction, at: now });
+    byFilters.set(filtersKey, { fraction, at: now });
     return fraction;
   }
 
@@ -367,7 +374,7 @@ export class RecommendService {
   private filterMemo(
     index: VectorIndex,
     config: RankingConfig,
-    filters: Filters | undefined,
+    filtersKey: string,
     items: ItemMap,
     now: number,
   ): FilterMemo {
@@ -375,7 +382,7 @@ export class RecommendService {
     const configId = getOrInsert(this.configIds, config, () => this.nextConfigId++);
     let hides = '';
     for (const r of config.rules) if (isHideRule(r)) hides += isRuleActive(r, now) ? '1' : '0';
-    const key = `${configId}\u0000${hides}\u0000${filters === undefined ? '' : JSON.stringify(filters)}`;
+    const key = `${configId}\u0000${hides}\u0000${filtersKey}`;
     let memo = byKey.get(key);
     // Map order is insertion order: re-inserting a hit makes the first key the least recently used.
     if (memo) byKey.delete(key);
