@@ -64,6 +64,7 @@ export class Report {
     lines.push(`| CPU | ${m.cpuModel} × ${m.cores} cores |`);
     lines.push(`| memory | ${m.memoryGiB} GiB |`);
     lines.push(`| node | ${m.node} (${m.platform}) |`);
+    lines.push(`| hnswlib-node | ${m.hnswlib} |`);
     lines.push(`| load average at the end | ${m.loadAverage} |`);
     lines.push(`| sections run | ${sectionsRun.join(', ')} |`);
     lines.push(`| options | \`${JSON.stringify(options)}\` |`, '');

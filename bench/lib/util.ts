@@ -77,7 +77,30 @@ export function machine(): Record<string, string | number> {
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' '),
+    hnswlib: hnswlibBuild(),
   };
+}
+
+/** How hnswlib-node was compiled (src/index/native-build.ts) and whether the kernel gives huge pages on request. */
+function hnswlibBuild(): string {
+  let build = 'package flags (SSE)';
+  try {
+    const pkg = path.dirname(require.resolve('hnswlib-node/package.json'));
+    const m = JSON.parse(fs.readFileSync(path.join(pkg, 'build/recsvc-build.json'), 'utf8')) as {
+      march: string | null;
+    };
+    if (m.march) build = `-march=${m.march}`;
+  } catch {
+    // No marker: the package's own build.
+  }
+  let thp = 'unknown';
+  try {
+    thp =
+      /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? thp;
+  } catch {
+    // Not Linux.
+  }
+  return `${build}; transparent huge pages: ${thp}`;
 }
 
 export function percentile(sorted: number[], p: number): number {
