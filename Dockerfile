@@ -7,11 +7,17 @@ COPY package.json package-lock.json ./
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 COPY workers ./workers
+# hnswlib-node is compiled at install for the building CPU (-march=native) unless HNSWLIB_NO_NATIVE is set. An image
+# may run on other hosts, so it stays portable by default; to build for a known fleet, pass e.g.
+# --build-arg HNSWLIB_NO_NATIVE= --build-arg HNSWLIB_MARCH=x86-64-v3 (AVX2: about as fast as native on our machines).
+ARG HNSWLIB_NO_NATIVE=1
+ARG HNSWLIB_MARCH=
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --ignore-scripts
 
 # Run: one image, two entry points (API and worker); no network needed at run time.
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production MODEL_DIR=/app/models INDEX_DIR=/data/index
+# glibc.malloc.hugetlb=1: the HNSW index's memory on transparent huge pages (faster searches; see README).
+ENV NODE_ENV=production MODEL_DIR=/app/models INDEX_DIR=/data/index GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

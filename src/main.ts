@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import * as os from 'node:os';
 import { Logger } from '@nestjs/common';
-import { replicaExecArgv } from './common/replica-flags';
+import { replicaEnv, replicaExecArgv } from './common/replica-flags';
 import { loadConfigOrExit } from './config/config';
 
 // API_WORKERS > 1 runs that many API replicas on one port (node:cluster); each follows the change
@@ -20,11 +20,12 @@ async function main(): Promise<void> {
         os.availableParallelism(),
       ),
     });
-    for (let i = 0; i < config.API_WORKERS; i++) cluster.fork();
+    const env = replicaEnv(process.env);
+    for (let i = 0; i < config.API_WORKERS; i++) cluster.fork(env);
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
       logger.warn(`API replica ${worker.process.pid} exited (${signal ?? code}); starting another`);
-      cluster.fork();
+      cluster.fork(env);
     });
     const stop = (signal: NodeJS.Signals) => {
       stopping = true;

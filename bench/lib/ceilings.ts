@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HierarchicalNSW } from 'hnswlib-node';
+import { replicaEnv } from '../../src/common/replica-flags';
 import type { CeilingSpec } from '../ceiling-server';
 import { type Dataset, vectorAt } from './fixtures';
 import { CACHE_DIR, type Child, ensureDir, freePort, log, ROOT, startChild } from './util';
@@ -45,7 +46,8 @@ export async function startCeiling(spec: Omit<CeilingSpec, 'port'>): Promise<Cei
   const ready = new Promise<void>((r) => (onReady = r));
   const child = startChild(
     ['--import', 'tsx', path.join(ROOT, 'bench/ceiling-server.ts')],
-    { CEILING: JSON.stringify({ ...spec, port }) },
+    // The environment our API replicas get (src/main.ts: huge pages for the index), so the walks compare like with like.
+    { ...(replicaEnv(process.env) as Record<string, string>), CEILING: JSON.stringify({ ...spec, port }) },
     {
       stdout: (chunk) => {
         out += chunk;

@@ -87,7 +87,7 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
     'serving',
     `Load: autocannon in its own process, ${o.connections} connections, ${o.warmup} s warm-up then ${o.duration} s measured; ` +
       `query ids rotate over 1,000 random items. Our API runs \`node dist/src/main.js\` with API_WORKERS=${procs}; ` +
-      `both ceilings run ${procs} node:cluster process(es) too. Generator and servers share the machine's ${os.cpus().length} cores, ` +
+      `both ceilings run ${procs} node:cluster process(es) too, with the same environment as our replicas (glibc huge pages for the index, src/main.ts). Generator and servers share the machine's ${os.cpus().length} cores, ` +
       `in the same run, so the ratios compare like with like. Ceiling (a): bare node:http returning a pre-serialised ` +
       `\`similar\` body of the same size; ceiling (b): bare node:http running hnswlib-node searchKnn (k+1, ef ${HNSW_EF_SEARCH}, ` +
       `same M/efConstruction, same vectors) and JSON-serialising the same fields ({id, score, item}). Percentiles are of ` +
