@@ -85,6 +85,8 @@ describe('index snapshots and restart (real Redis, real model, real index)', () 
     expect(logs.some((l) => /rebuilding/.test(l))).toBe(false);
     const index = second.api.get(IndexRegistry).get('snap')!.index;
     await waitFor(async () => index.has('while-down') && !index.has(movies[100].id), 'stream replayed');
+    // The int8 copies (MMR) came back with the snapshot instead of filling request by request.
+    expect(index.quantised).toBe(index.size);
 
     const after = await answers(second.url);
     for (const id of Object.keys(before)) {
@@ -100,6 +102,14 @@ describe('index snapshots and restart (real Redis, real model, real index)', () 
     process.stdout.write(`restart from snapshot: ready in ${restartMs} ms\n`);
     await second.api.get(StreamFollower).saveSnapshots();
     await second.api.close();
+    // The new snapshot replaced the old one's files: the manifest, its hnswlib file and its int8 copies.
+    const saved = JSON.parse(
+      fs.readFileSync(path.join(s.config.INDEX_DIR_ABS, 'snap/manifest.json'), 'utf8'),
+    );
+    expect(saved.indexFile).not.toBe(manifest.indexFile);
+    expect(fs.readdirSync(path.join(s.config.INDEX_DIR_ABS, 'snap')).sort()).toEqual(
+      [saved.indexFile, `${saved.indexFile}.q8`, 'manifest.json'].sort(),
+    );
 
     // A corrupt snapshot is rebuilt from Redis, with a log line saying so, and answers the same.
     fs.writeFileSync(path.join(s.config.INDEX_DIR_ABS, 'snap/manifest.json'), '{"version": 1, "catal');

@@ -177,6 +177,38 @@ describe('HnswIndex.similarity (int8 copies)', () => {
       );
     }
   });
+
+  it('reads the copies back from saveQuantised (deletes and a reused label included), else fills them lazily', () => {
+    const vectors = randomVectors(120, 64, 11);
+    const a = new HnswIndex(64, params);
+    vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
+    a.remove('id-3');
+    a.remove('id-4');
+    a.upsert('new', vectors[7]); // reuses a freed label
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const file = path.join(dir, 'index.bin');
+    const labels = a.save(file);
+    a.saveQuantised(`${file}.q8`);
+
+    const b = HnswIndex.load(64, params, file, labels, `${file}.q8`);
+    expect(b.quantised).toBe(b.size);
+    expect(b.size).toBe(119);
+    for (let i = 5; i < 60; i++) {
+      expect(b.similarity(`id-${i}`, `id-${i + 60}`)).toBe(a.similarity(`id-${i}`, `id-${i + 60}`));
+    }
+    expect(b.similarity('new', 'id-7')).toBeCloseTo(1, 2);
+    expect(b.similarity('id-3', 'id-5')).toBeUndefined();
+
+    // No file, or one for another index shape: nothing read, copies fill on first use with the same answers.
+    const lazy = HnswIndex.load(64, params, file, labels, path.join(dir, 'missing.q8'));
+    expect(lazy.quantised).toBe(0);
+    fs.writeFileSync(`${file}.short`, fs.readFileSync(`${file}.q8`).subarray(0, 1000));
+    const short = HnswIndex.load(64, params, file, labels, `${file}.short`);
+    expect(short.quantised).toBe(0);
+    expect(short.similarity('id-10', 'id-70')).toBe(a.similarity('id-10', 'id-70'));
+    expect(short.quantised).toBe(2);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('HnswIndex snapshots', () => {

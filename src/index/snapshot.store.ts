@@ -21,6 +21,8 @@ export interface SnapshotManifest {
 }
 
 const MANIFEST = 'manifest.json';
+/** Suffix of the int8-copy file beside each hnswlib file. */
+const QUANTISED = '.q8';
 const STALE_FILE_MS = 10 * 60_000;
 
 /** On-disk index snapshots per catalogue: an hnswlib file plus a manifest (id map, stream offset), each renamed into place. */
@@ -38,6 +40,10 @@ export class SnapshotStore {
     const indexFile = `gen-${entry.generation}-${randomUUID().slice(0, 8)}.hnsw`;
     const tmpIndex = path.join(dir, `${indexFile}.tmp`);
     const labels = entry.index.save(tmpIndex);
+    // The int8 copies for MMR go beside it, so a restarted replica does not rebuild them request by request.
+    const tmpQuantised = path.join(dir, `${indexFile}${QUANTISED}.tmp`);
+    entry.index.saveQuantised(tmpQuantised);
+    fs.renameSync(tmpQuantised, path.join(dir, `${indexFile}${QUANTISED}`));
     fs.renameSync(tmpIndex, path.join(dir, indexFile));
     const manifest: SnapshotManifest = {
       version: 1,
@@ -76,7 +82,7 @@ export class SnapshotStore {
     params: { m: number; efConstruction: number; efSearch: number },
   ): HnswIndex {
     const file = path.join(this.dir(manifest.catalogue), manifest.indexFile);
-    const index = HnswIndex.load(manifest.dimension, params, file, manifest.labels);
+    const index = HnswIndex.load(manifest.dimension, params, file, manifest.labels, `${file}${QUANTISED}`);
     if (index.size !== manifest.size)
       throw new Error(`index holds ${index.size} items, manifest says ${manifest.size}`);
     return index;
@@ -90,11 +96,18 @@ export class SnapshotStore {
   private removeUnreferenced(dir: string, keep: string): void {
     const now = Date.now();
     for (const f of fs.readdirSync(dir)) {
-      if (f === keep || f === MANIFEST || !/\.hnsw(\.tmp)?$|\.tmp$/.test(f)) continue;
+      if (f === keep || f === keep + QUANTISED || f === MANIFEST) continue;
+      if (!/\.hnsw(\.q8)?(\.tmp)?$|\.tmp$/.test(f)) continue;
       const full = path.join(dir, f);
+      // A finished file (not .tmp) goes at once unless the manifest names it; a .tmp only once it is old.
+      const snapshotOf = f.endsWith('.hnsw')
+        ? f
+        : f.endsWith('.hnsw' + QUANTISED)
+          ? f.slice(0, -QUANTISED.length)
+          : undefined;
       try {
-        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || f.endsWith('.hnsw')) {
-          if (f.endsWith('.hnsw') && this.referenced(dir) === f) continue;
+        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || snapshotOf) {
+          if (snapshotOf && this.referenced(dir) === snapshotOf) continue;
           fs.rmSync(full, { force: true });
         }
       } catch {
