@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
+import { describeBuild, readBuild } from '../../src/index/native-build';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SHARED_DIR = process.env.SHARED_DIR ?? path.resolve(ROOT, '../shared');
@@ -83,16 +84,7 @@ export function machine(): Record<string, string | number> {
 
 /** How hnswlib-node was compiled (src/index/native-build.ts) and whether the kernel gives huge pages on request. */
 function hnswlibBuild(): string {
-  let build = 'package flags (SSE)';
-  try {
-    const pkg = path.dirname(require.resolve('hnswlib-node/package.json'));
-    const m = JSON.parse(fs.readFileSync(path.join(pkg, 'build/recsvc-build.json'), 'utf8')) as {
-      march: string | null;
-    };
-    if (m.march) build = `-march=${m.march}`;
-  } catch {
-    // No marker: the package's own build.
-  }
+  const build = readBuild(path.dirname(require.resolve('hnswlib-node/package.json')));
   let thp = 'unknown';
   try {
     thp =
@@ -100,7 +92,7 @@ function hnswlibBuild(): string {
   } catch {
     // Not Linux.
   }
-  return `${build}; transparent huge pages: ${thp}`;
+  return `${describeBuild(build?.march ?? null)}; transparent huge pages: ${thp}`;
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -116,13 +116,13 @@ export class HnswIndex implements VectorIndex {
     return n;
   }
 
-  /** False (and nothing read) when the file is missing or was written for another shape of index. */
-  private loadQuantised(file: string): boolean {
+  /** Reads nothing when the file is missing or was written for another shape of index. */
+  private loadQuantised(file: string): void {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(file);
     } catch {
-      return false;
+      return;
     }
     const n = this.nextLabel;
     const dim = this.dimension;
@@ -132,17 +132,14 @@ export class HnswIndex implements VectorIndex {
       buf.readUInt32LE(4) !== dim ||
       buf.readUInt32LE(8) !== n
     ) {
-      return false;
+      return;
     }
     // Copied through Uint8Array views: a Buffer's byteOffset need not be 4-aligned for a Float32Array view.
     new Uint8Array(this.qScale.buffer, this.qScale.byteOffset, n * 4).set(
       buf.subarray(Q8_HEADER, Q8_HEADER + n * 4),
     );
     this.q8.set(new Int8Array(buf.buffer, buf.byteOffset + Q8_HEADER + n * 4, n * dim));
-    // Freed labels keep no copy (a reused label is quantised when its new vector arrives).
-    for (let label = 0; label < n; label++)
-      if (this.idOf[label] === undefined) this.qScale[label] = NOT_QUANTISED;
-    return true;
+    // Freed labels were saved as NOT_QUANTISED (remove() resets them), so they stay unfilled.
   }
 
   /** Writes the graph to `file` and returns the id map to store beside it. */

@@ -85,7 +85,9 @@ function smokeTest(cwd: string): boolean {
   return r.status === 0;
 }
 
-const describe = (march: string | null) => (march ? `with -march=${march}` : 'portable, SSE only');
+/** How a build was compiled, in words (install log, bench report). */
+export const describeBuild = (march: string | null): string =>
+  march ? `with -march=${march}` : 'portable, SSE only';
 
 function npmCommand(): { cmd: string; args: string[] } {
   // Inside an npm script, npm_execpath is the npm that runs us (same config: nodedir, offline settings).
@@ -112,7 +114,7 @@ export function ensureNativeBuild(log: (line: string) => void = (l) => console.l
   const marker = path.join(pkgDir, 'build', MARKER);
   const previous = readBuild(pkgDir);
   if (sameBuild(previous, want) && existsSync(addon)) {
-    log(`[native-build] hnswlib-node already built ${describe(march)}`);
+    log(`[native-build] hnswlib-node already built ${describeBuild(march)}`);
     return;
   }
   const backupDir = mkdtempSync(path.join(os.tmpdir(), 'recsvc-hnswlib-'));
@@ -121,7 +123,7 @@ export function ensureNativeBuild(log: (line: string) => void = (l) => console.l
   if (hadAddon) copyFileSync(addon, backup);
   // node-gyp rebuild starts from an empty build folder: put back the binary and the marker that described it.
   const restore = (why: string) => {
-    log(`[native-build] ${why}; keeping the previous build (${describe(previous?.march ?? null)})`);
+    log(`[native-build] ${why}; keeping the previous build (${describeBuild(previous?.march ?? null)})`);
     if (!hadAddon) return;
     mkdirSync(path.dirname(addon), { recursive: true });
     copyFileSync(backup, addon);

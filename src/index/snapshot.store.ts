@@ -96,18 +96,16 @@ export class SnapshotStore {
   private removeUnreferenced(dir: string, keep: string): void {
     const now = Date.now();
     for (const f of fs.readdirSync(dir)) {
-      if (f === keep || f === keep + QUANTISED || f === MANIFEST) continue;
-      if (!/\.hnsw(\.q8)?(\.tmp)?$|\.tmp$/.test(f)) continue;
+      if (f === MANIFEST || !/\.hnsw(\.q8)?(\.tmp)?$|\.tmp$/.test(f)) continue;
+      // An hnswlib file and its int8 copies belong to one snapshot, named by the hnswlib file.
+      const snapshot = f.endsWith(QUANTISED) ? f.slice(0, -QUANTISED.length) : f;
+      if (snapshot === keep) continue;
       const full = path.join(dir, f);
-      // A finished file (not .tmp) goes at once unless the manifest names it; a .tmp only once it is old.
-      const snapshotOf = f.endsWith('.hnsw')
-        ? f
-        : f.endsWith('.hnsw' + QUANTISED)
-          ? f.slice(0, -QUANTISED.length)
-          : undefined;
+      // A finished file (not .tmp) goes at once unless the manifest names its snapshot; a .tmp only once it is old.
+      const finished = snapshot.endsWith('.hnsw');
       try {
-        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || snapshotOf) {
-          if (snapshotOf && this.referenced(dir) === snapshotOf) continue;
+        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || finished) {
+          if (finished && this.referenced(dir) === snapshot) continue;
           fs.rmSync(full, { force: true });
         }
       } catch {
