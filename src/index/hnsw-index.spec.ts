@@ -164,12 +164,12 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     expect(hnsw.similarity('id-0', 'missing')).toBeUndefined();
   });
 
-  it('answers the same after a snapshot load (copies rebuilt from the graph on first use)', () => {
+  it('answers the same after a snapshot load (copies rebuilt from the graph on first use)', async () => {
     const vectors = randomVectors(100, 64, 9);
     const a = new HnswIndex(64, params);
     vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
-    const b = HnswIndex.load(64, params, file, a.save(file));
+    const b = HnswIndex.load(64, params, file, await a.save(file));
     for (let i = 0; i < 50; i++) {
       expect(b.similarity(`id-${i}`, `id-${i + 50}`)).toBeCloseTo(
         a.similarity(`id-${i}`, `id-${i + 50}`)!,
@@ -178,7 +178,7 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     }
   });
 
-  it('reads the copies back from saveQuantised (deletes and a reused label included), else fills them lazily', () => {
+  it('reads the copies back from saveQuantised (deletes and a reused label included), else fills them lazily', async () => {
     const vectors = randomVectors(120, 64, 11);
     const a = new HnswIndex(64, params);
     vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
@@ -187,8 +187,8 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     a.upsert('new', vectors[7]); // reuses a freed label
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
     const file = path.join(dir, 'index.bin');
-    const labels = a.save(file);
-    a.saveQuantised(`${file}.q8`);
+    const labels = await a.save(file);
+    await a.saveQuantised(`${file}.q8`);
 
     const b = HnswIndex.load(64, params, file, labels, `${file}.q8`);
     expect(b.quantised).toBe(b.size);
@@ -212,7 +212,7 @@ describe('HnswIndex.similarity (int8 copies)', () => {
 });
 
 describe('HnswIndex snapshots', () => {
-  it('saves and loads to an index that answers identically, deletes and free slots included', () => {
+  it('saves and loads to an index that answers identically, deletes and free slots included', async () => {
     const params = { m: 16, efConstruction: 100, efSearch: 64 };
     const vectors = randomVectors(500, 24, 11);
     const a = new HnswIndex(24, params);
@@ -221,7 +221,7 @@ describe('HnswIndex snapshots', () => {
     a.remove('id-4');
     a.upsert('id-4b', vectors[4]);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
-    const labels = a.save(file);
+    const labels = await a.save(file);
     const b = HnswIndex.load(24, params, file, labels);
     expect(b.size).toBe(a.size);
     expect(b.tombstones).toBe(1);
@@ -232,5 +232,37 @@ describe('HnswIndex snapshots', () => {
     expect(() => HnswIndex.load(24, params, file, { ...labels, nextLabel: labels.nextLabel + 5 })).toThrow(
       /id map/,
     );
+  });
+
+  it('writes off the event loop: searches and lazy int8 fills go on, changes are refused until it settles', async () => {
+    const params = { m: 16, efConstruction: 100, efSearch: 64 };
+    const vectors = randomVectors(3000, 64, 13);
+    const a = new HnswIndex(64, params);
+    vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const file = path.join(dir, 'index.bin');
+    // A copy loaded without its int8 file fills them lazily, i.e. while its own save is in flight below.
+    const lazy = HnswIndex.load(64, params, file, await a.save(file));
+    expect(lazy.quantised).toBe(0);
+
+    const before = lazy.search(vectors[5], 10);
+    const saving = Promise.all([lazy.save(`${file}.2`), lazy.saveQuantised(`${file}.2.q8`)]);
+    // The save has not finished (it settles on a later turn of the event loop), yet the index answers.
+    expect(lazy.search(vectors[5], 10)).toEqual(before);
+    expect(lazy.similarity('id-1', 'id-2')).toBe(a.similarity('id-1', 'id-2'));
+    expect(() => lazy.upsert('late', vectors[9])).toThrow(/being saved/);
+    expect(() => lazy.remove('id-1')).toThrow(/being saved/);
+    const [labels] = await saving;
+
+    // Now changes apply, and the saved copy answers like the index did when the save began.
+    lazy.upsert('late', vectors[9]);
+    expect(lazy.has('late')).toBe(true);
+    const b = HnswIndex.load(64, params, `${file}.2`, labels, `${file}.2.q8`);
+    expect(b.has('late')).toBe(false);
+    expect(b.size).toBe(3000);
+    expect(b.search(vectors[5], 10)).toEqual(before);
+    // Labels filled during the save are either saved filled (with their bytes) or left to fill on first use.
+    expect(b.similarity('id-1', 'id-2')).toBe(a.similarity('id-1', 'id-2'));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

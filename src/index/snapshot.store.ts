@@ -34,17 +34,22 @@ export class SnapshotStore {
     return path.join(this.config.INDEX_DIR_ABS, catalogue);
   }
 
-  write(entry: CatalogueIndex, streamOffset: string): SnapshotManifest {
+  /**
+   * Writes the snapshot off the event loop (requests go on being served); the index must not change until the
+   * promise settles (HnswIndex.save throws on a change meanwhile).
+   */
+  async write(entry: CatalogueIndex, streamOffset: string): Promise<SnapshotManifest> {
     const dir = this.dir(entry.catalogue);
-    fs.mkdirSync(dir, { recursive: true });
+    await fs.promises.mkdir(dir, { recursive: true });
     const indexFile = `gen-${entry.generation}-${randomUUID().slice(0, 8)}.hnsw`;
     const tmpIndex = path.join(dir, `${indexFile}.tmp`);
-    const labels = entry.index.save(tmpIndex);
+    const size = entry.index.size;
+    const labels = await entry.index.save(tmpIndex);
     // The int8 copies for MMR go beside it, so a restarted replica does not rebuild them request by request.
     const tmpQuantised = path.join(dir, `${indexFile}${QUANTISED}.tmp`);
-    entry.index.saveQuantised(tmpQuantised);
-    fs.renameSync(tmpQuantised, path.join(dir, `${indexFile}${QUANTISED}`));
-    fs.renameSync(tmpIndex, path.join(dir, indexFile));
+    await entry.index.saveQuantised(tmpQuantised);
+    await fs.promises.rename(tmpQuantised, path.join(dir, `${indexFile}${QUANTISED}`));
+    await fs.promises.rename(tmpIndex, path.join(dir, indexFile));
     const manifest: SnapshotManifest = {
       version: 1,
       catalogue: entry.catalogue,
@@ -53,13 +58,13 @@ export class SnapshotStore {
       dimension: entry.index.dimension,
       streamOffset,
       indexFile,
-      size: entry.index.size,
+      size,
       createdAt: new Date().toISOString(),
       labels,
     };
     const tmpManifest = path.join(dir, `${MANIFEST}.${process.pid}.tmp`);
-    fs.writeFileSync(tmpManifest, JSON.stringify(manifest));
-    fs.renameSync(tmpManifest, path.join(dir, MANIFEST));
+    await fs.promises.writeFile(tmpManifest, JSON.stringify(manifest));
+    await fs.promises.rename(tmpManifest, path.join(dir, MANIFEST));
     this.removeUnreferenced(dir, indexFile);
     return manifest;
   }

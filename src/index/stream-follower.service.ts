@@ -113,7 +113,8 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
 
   /** Writes a snapshot of every catalogue changed since its last one; returns how many were written. */
   async saveSnapshots(): Promise<number> {
-    return this.exclusive(() => {
+    // Under the lock: no change is applied while a snapshot is being written (the write runs off the event loop).
+    return this.exclusive(async () => {
       let written = 0;
       for (const catalogue of [...this.dirty]) {
         const entry = this.registry.get(catalogue);
@@ -121,7 +122,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
         if (!entry) continue;
         try {
           const started = Date.now();
-          this.snapshots.write(entry, this.lastId);
+          await this.snapshots.write(entry, this.lastId);
           written++;
           this.logger.log(
             `snapshot of ${catalogue} (${entry.index.size} items) written in ${Date.now() - started} ms`,
