@@ -168,7 +168,8 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     const vectors = randomVectors(100, 64, 9);
     const a = new HnswIndex(64, params);
     vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const file = path.join(dir, 'index.bin');
     const b = HnswIndex.load(64, params, file, await a.save(file));
     for (let i = 0; i < 50; i++) {
       expect(b.similarity(`id-${i}`, `id-${i + 50}`)).toBeCloseTo(
@@ -176,6 +177,7 @@ describe('HnswIndex.similarity (int8 copies)', () => {
         3,
       );
     }
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads the copies back from saveQuantised (deletes and a reused label included), else fills them lazily', async () => {
@@ -220,7 +222,8 @@ describe('HnswIndex snapshots', () => {
     a.remove('id-3');
     a.remove('id-4');
     a.upsert('id-4b', vectors[4]);
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-')), 'index.bin');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const file = path.join(dir, 'index.bin');
     const labels = await a.save(file);
     const b = HnswIndex.load(24, params, file, labels);
     expect(b.size).toBe(a.size);
@@ -232,6 +235,7 @@ describe('HnswIndex snapshots', () => {
     expect(() => HnswIndex.load(24, params, file, { ...labels, nextLabel: labels.nextLabel + 5 })).toThrow(
       /id map/,
     );
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes off the event loop: searches and lazy int8 fills go on, changes are refused until it settles', async () => {

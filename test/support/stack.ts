@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -60,6 +61,8 @@ export async function startStack(
       await stack.api.close();
       await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
       await redis.quit();
+      // The snapshots the API wrote on shutdown.
+      fs.rmSync(config.INDEX_DIR_ABS, { recursive: true, force: true });
     },
   };
   return stack;
