@@ -20,7 +20,8 @@ describe('recommendations API on MovieLens (real Redis, model, index)', () => {
   const registry = () => s.api.get(IndexRegistry);
 
   beforeAll(async () => {
-    s = await startStack('recommend');
+    // A served list's lifetime is the operator's (cursor continuation and experiment attribution window).
+    s = await startStack('recommend', { env: { RECOMMENDATION_TTL_SECONDS: '600' } });
     // createdAt from the release year, so new_arrivals and freshness have something to rank by.
     movies = readMovies(path.join(SHARED_DIR, 'data/movielens-ml-latest-small'))
       .slice(0, MOVIES)
@@ -64,6 +65,9 @@ describe('recommendations API on MovieLens (real Redis, model, index)', () => {
     expect(seen).toHaveLength(50);
     expect(new Set(seen).size).toBe(50);
     expect(seen).not.toContain('1');
+    const ttl = await s.redis.ttl(`${s.config.REDIS_PREFIX}:cat:movies:recomm:${r.body.recommId}`);
+    expect(ttl).toBeGreaterThan(500);
+    expect(ttl).toBeLessThanOrEqual(600);
     // Relevance first: page 1 opens with Toy Story's nearest neighbour.
     const nearest = await s.call('GET', `${C}/items/1/similar?limit=1`);
     expect(seen[0]).toBe(nearest.body.items[0].id);

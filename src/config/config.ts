@@ -41,6 +41,9 @@ const envSchema = z.object({
   SIGNALS_LEASE_MS: int(1000, 600_000).default(15_000),
   // Popularity and trending pages read within this long share one Redis read per API replica (0: read every time).
   SIGNALS_CACHE_MS: int(0, 60_000).default(1_000),
+  // A served list lives this long: its cursor continues it, and events carrying its recommId count for its
+  // experiment variant (the attribution window). Every recommendation stores one (a few hundred bytes).
+  RECOMMENDATION_TTL_SECONDS: int(60, 30 * 86400).default(30 * 60),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 
@@ -12,14 +13,16 @@ export interface ServedList {
   pages: string[][];
 }
 
-export const RECOMMENDATION_TTL_SECONDS = 30 * 60;
-
-/** Served lists under recommId, with a TTL, so later pages never repeat earlier ones. */
+/**
+ * Served lists under recommId, for RECOMMENDATION_TTL_SECONDS, so later pages never repeat earlier ones and events
+ * naming the recommId are attributed to the experiment variant that served it.
+ */
 @Injectable()
 export class RecommendationRepository {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async get(c: string, recommId: string): Promise<ServedList | undefined> {
@@ -32,7 +35,7 @@ export class RecommendationRepository {
       this.keys.recommendation(c, recommId),
       JSON.stringify(list),
       'EX',
-      RECOMMENDATION_TTL_SECONDS,
+      this.config.RECOMMENDATION_TTL_SECONDS,
     );
   }
 }
