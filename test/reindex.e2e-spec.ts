@@ -29,6 +29,8 @@ describe('reindex flows and model migration (in-process API + worker)', () => {
   });
   afterAll(async () => {
     await s?.close();
+    // The test model it built (google/use-lite in it is a symlink: removed, not followed).
+    fs.rmSync(modelDir, { recursive: true, force: true });
   });
 
   const job = (id: string) => s.call('GET', `/v1/jobs/${id}`);
