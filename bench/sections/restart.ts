@@ -8,13 +8,17 @@ import { API_KEY, type BenchOptions, deleteKeys, log, redis, sleep } from '../li
 /** Snapshot timer of the first API: it fires within this many seconds of ready, while requests are probed. */
 const SNAPSHOT_TIMER_S = 10;
 
+/** One `similar?limit=10` request for an item of the bench catalogue. */
+const similar = (url: string, id: string): Promise<Response> =>
+  fetch(`${url}/v1/catalogues/bench/items/${encodeURIComponent(id)}/similar?limit=10`, {
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+
 /** Answers of `similar` for a fixed set of items: compared before and after a restart. */
 async function answers(url: string, ids: string[]): Promise<string> {
   const out: string[] = [];
   for (const id of ids) {
-    const res = await fetch(`${url}/v1/catalogues/bench/items/${encodeURIComponent(id)}/similar?limit=10`, {
-      headers: { authorization: `Bearer ${API_KEY}` },
-    });
+    const res = await similar(url, id);
     const body = (await res.json()) as { items: { id: string; score: number }[] };
     out.push(body.items.map((i) => `${i.id}:${i.score}`).join(','));
   }
@@ -48,11 +52,7 @@ async function probeDuringSnapshot(
   let writtenAt: number | undefined;
   for (let i = 0; Date.now() < deadline; i++) {
     const t0 = performance.now();
-    const res = await fetch(
-      `${api.url}/v1/catalogues/bench/items/${encodeURIComponent(ids[i % ids.length])}/similar?limit=10`,
-      { headers: { authorization: `Bearer ${API_KEY}` } },
-    );
-    await res.arrayBuffer();
+    await (await similar(api.url, ids[i % ids.length])).arrayBuffer();
     latencies.push(performance.now() - t0);
     if (writtenAt === undefined && fs.existsSync(manifest)) writtenAt = Date.now();
     if (writtenAt !== undefined && Date.now() - writtenAt > 1000) break;

@@ -13,6 +13,17 @@ function randomVectors(n: number, dim: number, seed = 1): Float32Array[] {
   return Array.from({ length: n }, () => normalize(Float32Array.from({ length: dim }, rnd)));
 }
 
+// Snapshot files go in temp dirs, removed once the file's tests are done (failed ones included).
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 describe('HnswIndex', () => {
   const params = { m: 16, efConstruction: 200, efSearch: 64, initialCapacity: 16 };
 
@@ -168,7 +179,7 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     const vectors = randomVectors(100, 64, 9);
     const a = new HnswIndex(64, params);
     vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const dir = tempDir();
     const file = path.join(dir, 'index.bin');
     const b = HnswIndex.load(64, params, file, await a.save(file));
     for (let i = 0; i < 50; i++) {
@@ -177,7 +188,6 @@ describe('HnswIndex.similarity (int8 copies)', () => {
         3,
       );
     }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads the copies back from saveQuantised (deletes and a reused label included), else fills them lazily', async () => {
@@ -187,7 +197,7 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     a.remove('id-3');
     a.remove('id-4');
     a.upsert('new', vectors[7]); // reuses a freed label
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const dir = tempDir();
     const file = path.join(dir, 'index.bin');
     const labels = await a.save(file);
     await a.saveQuantised(`${file}.q8`);
@@ -209,7 +219,6 @@ describe('HnswIndex.similarity (int8 copies)', () => {
     expect(short.quantised).toBe(0);
     expect(short.similarity('id-10', 'id-70')).toBe(a.similarity('id-10', 'id-70'));
     expect(short.quantised).toBe(2);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -222,7 +231,7 @@ describe('HnswIndex snapshots', () => {
     a.remove('id-3');
     a.remove('id-4');
     a.upsert('id-4b', vectors[4]);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const dir = tempDir();
     const file = path.join(dir, 'index.bin');
     const labels = await a.save(file);
     const b = HnswIndex.load(24, params, file, labels);
@@ -235,7 +244,6 @@ describe('HnswIndex snapshots', () => {
     expect(() => HnswIndex.load(24, params, file, { ...labels, nextLabel: labels.nextLabel + 5 })).toThrow(
       /id map/,
     );
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes off the event loop: searches and lazy int8 fills go on, changes are refused until it settles', async () => {
@@ -243,7 +251,7 @@ describe('HnswIndex snapshots', () => {
     const vectors = randomVectors(3000, 64, 13);
     const a = new HnswIndex(64, params);
     vectors.forEach((v, i) => a.upsert(`id-${i}`, v));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hnsw-'));
+    const dir = tempDir();
     const file = path.join(dir, 'index.bin');
     // A copy loaded without its int8 file fills them lazily, i.e. while its own save is in flight below.
     const lazy = HnswIndex.load(64, params, file, await a.save(file));
@@ -267,6 +275,5 @@ describe('HnswIndex snapshots', () => {
     expect(b.search(vectors[5], 10)).toEqual(before);
     // Labels filled during the save are either saved filled (with their bytes) or left to fill on first use.
     expect(b.similarity('id-1', 'id-2')).toBe(a.similarity('id-1', 'id-2'));
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

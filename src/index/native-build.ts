@@ -50,7 +50,7 @@ export function wantedMarch(
   return march;
 }
 
-/** The marker a build left, or what an unmarked build is (the package's own flags). */
+/** The marker a build left; null when there is none (the package's own portable build, or an unreadable marker). */
 export function readBuild(pkgDir: string): NativeBuild | null {
   try {
     return JSON.parse(readFileSync(path.join(pkgDir, 'build', MARKER), 'utf8')) as NativeBuild;

@@ -65,7 +65,7 @@ export class SnapshotStore {
     const tmpManifest = path.join(dir, `${MANIFEST}.${process.pid}.tmp`);
     await fs.promises.writeFile(tmpManifest, JSON.stringify(manifest));
     await fs.promises.rename(tmpManifest, path.join(dir, MANIFEST));
-    this.removeUnreferenced(dir, indexFile);
+    await this.removeUnreferenced(dir, indexFile);
     return manifest;
   }
 
@@ -97,10 +97,12 @@ export class SnapshotStore {
     fs.rmSync(this.dir(catalogue), { recursive: true, force: true });
   }
 
-  // Another replica may have just written a manifest naming its own file: only old orphans go.
-  private removeUnreferenced(dir: string, keep: string): void {
+  // Another replica may have just written a manifest naming its own file: only old orphans go. Off the event loop
+  // like the write; the manifest (the whole id map) is read at most once per pass.
+  private async removeUnreferenced(dir: string, keep: string): Promise<void> {
     const now = Date.now();
-    for (const f of fs.readdirSync(dir)) {
+    let referenced: Promise<string | undefined> | undefined;
+    for (const f of await fs.promises.readdir(dir)) {
       if (f === MANIFEST || !/\.hnsw(\.q8)?(\.tmp)?$|\.tmp$/.test(f)) continue;
       // An hnswlib file and its int8 copies belong to one snapshot, named by the hnswlib file.
       const snapshot = f.endsWith(QUANTISED) ? f.slice(0, -QUANTISED.length) : f;
@@ -109,9 +111,9 @@ export class SnapshotStore {
       // A finished file (not .tmp) goes at once unless the manifest names its snapshot; a .tmp only once it is old.
       const finished = snapshot.endsWith('.hnsw');
       try {
-        if (now - fs.statSync(full).mtimeMs > STALE_FILE_MS || finished) {
-          if (finished && this.referenced(dir) === snapshot) continue;
-          fs.rmSync(full, { force: true });
+        if (finished || now - (await fs.promises.stat(full)).mtimeMs > STALE_FILE_MS) {
+          if (finished && (await (referenced ??= this.referenced(dir))) === snapshot) continue;
+          await fs.promises.rm(full, { force: true });
         }
       } catch {
         // Removed concurrently: nothing to do.
@@ -119,9 +121,10 @@ export class SnapshotStore {
     }
   }
 
-  private referenced(dir: string): string | undefined {
+  private async referenced(dir: string): Promise<string | undefined> {
     try {
-      return (JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as SnapshotManifest).indexFile;
+      const raw = await fs.promises.readFile(path.join(dir, MANIFEST), 'utf8');
+      return (JSON.parse(raw) as SnapshotManifest).indexFile;
     } catch {
       return undefined;
     }
