@@ -45,6 +45,7 @@ interface RecResult {
 const pcts = (r: LoadResult) => `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms`;
 
 async function peakAndHalf(
+  rateDuration: number,
   url: string,
   base: Omit<LoadSpec, 'url'>,
   paths: string[],
@@ -54,8 +55,12 @@ async function peakAndHalf(
   const spec: LoadSpec = { ...base, url, method: 'POST', paths, bodies, headers };
   const result = await runLoad(spec);
   const rate = Math.max(5, Math.round(result.okRps / 2));
-  const atRate = await runLoad({ ...spec, rate });
-  const atQuarter = await runLoad({ ...spec, rate: Math.max(3, Math.round(rate / 2)) });
+  const atRate = await runLoad({ ...spec, rate, duration: rateDuration });
+  const atQuarter = await runLoad({
+    ...spec,
+    rate: Math.max(3, Math.round(rate / 2)),
+    duration: rateDuration,
+  });
   return { result, atRate, rate, atQuarter };
 }
 
@@ -85,7 +90,8 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
   const procs = o.serverProcesses;
   report.note(
     'serving',
-    `Load: autocannon in its own process, ${o.connections} connections, ${o.warmup} s warm-up then ${o.duration} s measured; ` +
+    `Load: autocannon in its own process, ${o.connections} connections, ${o.warmup} s warm-up then ${o.duration} s measured ` +
+      `at peak and ${o.rateDuration} s at a fixed rate; ` +
       `query ids rotate over 1,000 random items. Our API runs \`node dist/src/main.js\` with API_WORKERS=${procs}; ` +
       `both ceilings run ${procs} node:cluster process(es) too, with the same environment as our replicas (glibc huge pages for the index, src/main.ts). Generator and servers share the machine's ${os.cpus().length} cores, ` +
       `in the same run, so the ratios compare like with like. Ceiling (a): bare node:http returning a pre-serialised ` +
@@ -173,11 +179,11 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
           }
           // Latency at half our peak: service time, not the queueing that 100 closed-loop connections add.
           rate = Math.max(10, Math.round(best.ours!.okRps / 2));
-          oursAt = await runLoad({ ...base, url: api.url, rate });
-          ceilBAt = await runLoad({ ...base, url: b.url, rate });
+          oursAt = await runLoad({ ...base, url: api.url, rate, duration: o.rateDuration });
+          ceilBAt = await runLoad({ ...base, url: b.url, rate, duration: o.rateDuration });
           await a.stop();
           await b.stop();
-          recs.push(...(await recommendations(api, ids, base, recPath, json)));
+          recs.push(...(await recommendations(api, ids, base, recPath, json, o.rateDuration)));
         } finally {
           for (const stop of stops.reverse()) await stop();
           fs.rmSync(bodyFile, { force: true });
@@ -288,6 +294,7 @@ async function recommendations(
   base: Omit<LoadSpec, 'url'>,
   recPath: string[],
   json: Record<string, string>,
+  rateDuration: number,
 ): Promise<RecResult[]> {
   const probe = await http(api.url, 'POST', recPath[0], { itemIds: [ids[0]], limit: 10 });
   if (probe.status === 404) {
@@ -308,7 +315,7 @@ async function recommendations(
     const bodies = ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
     out.push({
       label: 'recommendations (default config)',
-      ...(await peakAndHalf(api.url, base, recPath, bodies, json)),
+      ...(await peakAndHalf(rateDuration, api.url, base, recPath, bodies, json)),
     });
   }
   const put = await http(
@@ -330,7 +337,7 @@ async function recommendations(
     out.push({ label, skipped: `probe answered ${check.status}: ${check.text.slice(0, 200)}` });
     return out;
   }
-  out.push({ label, ...(await peakAndHalf(api.url, base, recPath, bodies, json)) });
+  out.push({ label, ...(await peakAndHalf(rateDuration, api.url, base, recPath, bodies, json)) });
   return out;
 }
 
