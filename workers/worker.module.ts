@@ -1,6 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../src/config/config';
 import { CoreModule } from '../src/core.module';
+import { CollaborativeRepository } from '../src/events/collaborative.repository';
+import { EventsRepository } from '../src/events/events.repository';
+import { CollaborativeProcessor } from '../src/jobs/collaborative.processor';
+import { CollaborativeQueue } from '../src/jobs/collaborative.queue';
 import { EmbedProcessor } from '../src/jobs/embed.processor';
 import { ReindexProcessor } from '../src/jobs/reindex.processor';
 import { SignalsProcessor } from '../src/jobs/signals.processor';
@@ -13,7 +17,16 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [CoreModule.forRoot(config)],
-      providers: [EmbedProcessor, ReindexProcessor, SignalsProcessor, RankingConfigRepository],
+      providers: [
+        EmbedProcessor,
+        ReindexProcessor,
+        SignalsProcessor,
+        CollaborativeProcessor,
+        CollaborativeQueue,
+        CollaborativeRepository,
+        EventsRepository,
+        RankingConfigRepository,
+      ],
     };
   }
 }

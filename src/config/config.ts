@@ -44,6 +44,12 @@ const envSchema = z.object({
   // A served list lives this long: its cursor continues it, and events carrying its recommId count for its
   // experiment variant (the attribution window). Every recommendation stores one (a few hundred bytes).
   RECOMMENDATION_TTL_SECONDS: int(60, 30 * 86400).default(30 * 60),
+  // The worker retrains a catalogue's `collaborative` model this often when events were applied since (0: only on
+  // POST …/models/collaborative/train); API replicas look for a newer model every COLLAB_REFRESH_MS.
+  COLLAB_TRAIN_INTERVAL_SECONDS: int(0, 7 * 86400).default(600),
+  COLLAB_REFRESH_MS: int(100, 3_600_000).default(5_000),
+  // Items the model covers at most (the most used; training time grows with the cube: ~4 s at 1,500 items, ~15 s at 2,500 on 2 cores).
+  COLLAB_MAX_ITEMS: int(2, 20_000).default(2500),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

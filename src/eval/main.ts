@@ -19,7 +19,9 @@ import {
   type RankingConfig,
   type RankingConfigInput,
 } from '../domain/ranking';
+import { CollaborativeRepository } from '../events/collaborative.repository';
 import { EventsRepository } from '../events/events.repository';
+import { EventsService } from '../events/events.service';
 import { IndexRegistry } from '../index/index-registry';
 import { recommendRequestSchema } from '../recommend/recommend.dto';
 import { RecommendService } from '../recommend/recommend.service';
@@ -38,6 +40,7 @@ const BASELINES: Record<string, RankingConfigInput> = {
   content: { candidates: [{ source: 'similar', limit: 100 }], score: { popularity: 0 } },
   user_interests: { candidates: [{ source: 'user_interests', limit: 100 }], score: { popularity: 0 } },
   co_occurrence: { candidates: [{ source: 'bought_together', limit: 100 }], score: { popularity: 0 } },
+  collaborative: { candidates: [{ source: 'collaborative', limit: 100 }], score: { popularity: 0 } },
 };
 const METHODS = [...Object.keys(BASELINES), 'default'];
 
@@ -147,6 +150,21 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
       `${events.length} events ingested over HTTP in ${ingestSeconds.toFixed(1)} s; upkeep caught up after ${upkeepSeconds.toFixed(1)} s`,
     );
 
+    // The worker retrains on its schedule; here the model is asked for once every event is applied.
+    const t2 = Date.now();
+    const models = api.get(CollaborativeRepository);
+    const before = (await models.meta(CATALOGUE))?.version ?? 0;
+    await api.get(EventsService).trainCollaborative(CATALOGUE);
+    await until(
+      async () => ((await models.meta(CATALOGUE))?.version ?? 0) > before,
+      'collaborative model',
+      1800,
+    );
+    const trained = (await models.meta(CATALOGUE))!;
+    log(
+      `collaborative model: ${trained.items} items from ${trained.users} histories, trained in ${trained.trainMs} ms (${((Date.now() - t2) / 1000).toFixed(1)} s after the request)`,
+    );
+
     const service = api.get(RecommendService);
     const rows: Row[] = [];
     for (const method of METHODS.filter((m) => o.methods.split(',').includes(m))) {
@@ -216,8 +234,10 @@ function sweepVariants(): [string, RankingConfigInput][] {
   const base = DEFAULT_RANKING_CONFIG;
   const out: [string, RankingConfigInput][] = [];
   const env = process.env.EVAL_SWEEP;
-  const grid = env
-    ? (JSON.parse(env) as [number, number, number][])
+  // [user_interests, bought_together, popularity, collaborative?, combine?]
+  type Cell = [number, number, number, number?, ('sum' | 'noisy_or')?];
+  const grid: Cell[] = env
+    ? (JSON.parse(env) as Cell[])
     : [
         [1, 1, 0.1],
         [0.5, 1, 0.1],
@@ -227,15 +247,17 @@ function sweepVariants(): [string, RankingConfigInput][] {
         [0.3, 1, 0.05],
         [0.3, 1, 0.2],
       ];
-  for (const [ui, bt, pop] of grid) {
+  for (const [ui, bt, pop, cf, combine] of grid) {
+    const weights: Partial<Record<string, number>> = {
+      user_interests: ui,
+      bought_together: bt,
+      collaborative: cf,
+    };
     out.push([
-      `ui ${ui} bt ${bt} pop ${pop}`,
+      `ui ${ui} bt ${bt} pop ${pop}${cf === undefined ? '' : ` cf ${cf}`}${combine ? ` ${combine}` : ''}`,
       {
-        candidates: base.candidates.map((c) => ({
-          ...c,
-          weight: c.source === 'user_interests' ? ui : c.source === 'bought_together' ? bt : c.weight,
-        })),
-        score: { popularity: pop },
+        candidates: base.candidates.map((c) => ({ ...c, weight: weights[c.source] ?? c.weight })),
+        score: { popularity: pop, ...(combine ? { combine } : {}) },
       },
     ]);
   }

@@ -46,6 +46,23 @@ export class EventsController {
     return this.events.experimentReport(params.catalogue, params.name);
   }
 
+  /** The trained item-item model behind the `collaborative` source (version, items, users, when). */
+  @Get(':catalogue/models/collaborative')
+  async collaborativeModel(
+    @Param(new ZodValidationPipe(catalogueParamsSchema, 'path')) params: { catalogue: string },
+  ) {
+    return this.events.collaborativeModel(params.catalogue);
+  }
+
+  /** Retrain now instead of waiting for the worker's schedule; poll GET …/models/collaborative for the new version. */
+  @Post(':catalogue/models/collaborative/train')
+  @HttpCode(202)
+  async trainCollaborative(
+    @Param(new ZodValidationPipe(catalogueParamsSchema, 'path')) params: { catalogue: string },
+  ): Promise<{ jobId: string }> {
+    return this.events.trainCollaborative(params.catalogue);
+  }
+
   @Get(':catalogue/items/:id/bought-together')
   async boughtTogether(
     @Param(new ZodValidationPipe(itemParamsSchema, 'path')) params: { catalogue: string; id: string },

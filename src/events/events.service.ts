@@ -6,6 +6,8 @@ import { IndexRegistry } from '../index/index-registry';
 import { RankingConfigRepository } from '../ranking/ranking-config.repository';
 import { experimentReport, type VariantReport } from './experiment-report';
 import type { EventInput, EventLag, IngestResult, QueuedEvent } from './events.dto';
+import { CollaborativeQueue } from '../jobs/collaborative.queue';
+import { CollaborativeRepository, type CollaborativeMeta } from './collaborative.repository';
 import { EventsRepository } from './events.repository';
 import { EventSignalsReader } from './signals.reader';
 
@@ -17,7 +19,26 @@ export class EventsService {
     private readonly signals: EventSignalsReader,
     private readonly registry: IndexRegistry,
     private readonly configs: RankingConfigRepository,
+    private readonly collaborative: CollaborativeRepository,
+    private readonly collaborativeQueue: CollaborativeQueue,
   ) {}
+
+  /** The stored `collaborative` model's meta; 404 until one was trained. */
+  async collaborativeModel(catalogue: string): Promise<CollaborativeMeta> {
+    await this.requireCatalogue(catalogue);
+    const meta = await this.collaborative.meta(catalogue);
+    if (!meta)
+      throw new NotFoundException(
+        `No collaborative model for '${catalogue}' yet: the worker trains one once events were applied`,
+      );
+    return meta;
+  }
+
+  /** Queues a retrain now (one waits per catalogue); the worker trains it and replicas load it. */
+  async trainCollaborative(catalogue: string): Promise<{ jobId: string }> {
+    await this.requireCatalogue(catalogue);
+    return { jobId: await this.collaborativeQueue.enqueue(catalogue) };
+  }
 
   /** Impressions, clicks, carts, purchases, CTR and conversion per variant, from events carrying a recommId. */
   async experimentReport(

@@ -26,6 +26,7 @@ import { IndexRegistry } from '../index/index-registry';
 import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
+import { CollaborativeModels } from './collaborative-models';
 import { RecentReads } from './recent-reads';
 
 export interface Who {
@@ -60,6 +61,7 @@ export class EventSignalsReader extends SignalsReader {
     private readonly keys: RedisKeys,
     private readonly registry: IndexRegistry,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'SIGNALS_CACHE_MS'>,
+    private readonly collaborativeModels: CollaborativeModels,
   ) {
     super();
     this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS);
@@ -76,6 +78,15 @@ export class EventSignalsReader extends SignalsReader {
   async boughtTogether(req: SignalRequest): Promise<Candidate[]> {
     const ctx = await this.contextFor(req);
     return (await this.coocFor(req, ctx)).items.slice(0, req.limit);
+  }
+
+  /** Seam: the catalogue's trained item-item model from history plus context items (nothing before a model exists). */
+  async collaborative(req: SignalRequest): Promise<Candidate[]> {
+    const model = await this.collaborativeModels.get(req.catalogue);
+    if (!model) return [];
+    const ctx = await this.contextFor(req);
+    if (!ctx.recent.some((e) => e.polarity !== 'negative')) return [];
+    return model.score(ctx.recent, (id) => !ctx.accept(id), req.limit);
   }
 
   /** Seam: user_interests from history plus context items (anonymous sessions pass sessionItemIds). */

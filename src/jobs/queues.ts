@@ -7,12 +7,14 @@ import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection
 export enum QueueName {
   Embed = 'embed',
   Reindex = 'reindex',
+  Models = 'models',
 }
 
 export enum JobName {
   EmbedItem = 'embed-item',
   ReindexCatalogue = 'reindex-catalogue',
   ReindexBatch = 'reindex-batch',
+  TrainCollaborative = 'train-collaborative',
 }
 
 export interface EmbedItemJob {
@@ -42,10 +44,16 @@ export interface ReindexBatchJob {
 
 export type ReindexJob = ReindexCatalogueJob | ReindexBatchJob;
 
+/** Retrains a catalogue's `collaborative` item-item model from the histories the signals upkeep keeps. */
+export interface TrainCollaborativeJob {
+  catalogue: string;
+}
+
 export interface JobDataByName {
   [JobName.EmbedItem]: EmbedItemJob;
   [JobName.ReindexCatalogue]: ReindexCatalogueJob;
   [JobName.ReindexBatch]: ReindexBatchJob;
+  [JobName.TrainCollaborative]: TrainCollaborativeJob;
 }
 
 /** Deterministic: a burst of identical writes to one item yields one job (BullMQ ids may not contain ':'). */

@@ -54,6 +54,7 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
           case JobName.ReindexBatch:
             return this.runBatch((job as Job<ReindexBatchJob>).data);
           case JobName.EmbedItem:
+          case JobName.TrainCollaborative:
             break;
         }
         throw new Error(`no handler for job '${job.name}'`);

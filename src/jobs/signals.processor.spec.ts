@@ -6,6 +6,8 @@ import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import { parseConfig } from '../config/config';
 import type { QueuedEvent } from '../events/events.dto';
 import { excludedFromHistory } from '../domain/personalization/exclusions';
+import { CollaborativeModels } from '../events/collaborative-models';
+import { CollaborativeRepository } from '../events/collaborative.repository';
 import { EventsRepository, SIGNALS_GROUP } from '../events/events.repository';
 import { EventSignalsReader } from '../events/signals.reader';
 import { IndexRegistry } from '../index/index-registry';
@@ -64,7 +66,13 @@ describe('SignalsProcessor (real Redis)', () => {
     configs = new RankingConfigRepository(redis, keys);
     events = new EventsRepository(redis, keys);
     // Reads straight from Redis: these tests look at popularity right after changing it.
-    reader = new EventSignalsReader(redis, keys, new IndexRegistry(config), { SIGNALS_CACHE_MS: 0 });
+    reader = new EventSignalsReader(
+      redis,
+      keys,
+      new IndexRegistry(config),
+      { SIGNALS_CACHE_MS: 0 },
+      new CollaborativeModels(new CollaborativeRepository(redis, keys), config),
+    );
   });
   afterEach(async () => {
     for (const p of started.splice(0)) await p.beforeApplicationShutdown();

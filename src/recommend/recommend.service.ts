@@ -302,6 +302,10 @@ export class RecommendService {
           return [source, await this.signals.trending({ ...signalReq, limit })];
         case 'bought_together':
           return [source, await this.signals.boughtTogether({ ...signalReq, limit })];
+        case 'collaborative':
+          if (!req.userId && !req.sessionId && req.sessionItemIds.length === 0 && req.itemIds.length === 0)
+            return [source, []];
+          return [source, await this.signals.collaborative({ ...signalReq, limit })];
         case 'user_interests':
           // Interests belong to a user or a session; around bare context items `similar` already runs that search.
           if (!req.userId && !req.sessionId && req.sessionItemIds.length === 0) return [source, []];

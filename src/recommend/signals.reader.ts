@@ -31,6 +31,8 @@ export abstract class SignalsReader {
   abstract boughtTogether(req: SignalRequest): Promise<Candidate[]>;
   /** Items matching the user's (or session's) interests; score is cosine in [0,1]. */
   abstract userInterests(req: SignalRequest): Promise<Candidate[]>;
+  /** Items the trained item-item model predicts from the user's/session's recent items; score on any scale ≥ 0. */
+  abstract collaborative(req: SignalRequest): Promise<Candidate[]>;
   /** A user's and/or session's interactions, oldest first (exclusions and the sources above read them). */
   abstract history(catalogue: string, who: { userId?: string; sessionId?: string }): Promise<HistoryEvent[]>;
   /** Popularity of each id (absent = 0), in at most one round trip; the map may also hold other ids. */

@@ -95,6 +95,14 @@ export class RedisKeys {
   coocTotals(c: string): string {
     return `${this.prefix}:cat:${c}:cooc-total`;
   }
+  /** String: the catalogue's trained `collaborative` model (binary, see domain/personalization/collaborative.ts). */
+  collaborativeModel(c: string): string {
+    return `${this.prefix}:cat:${c}:collab:model`;
+  }
+  /** Hash: version, trainedAt, items, users, events (applied when trained), trainMs of that model. */
+  collaborativeMeta(c: string): string {
+    return `${this.prefix}:cat:${c}:collab:meta`;
+  }
   /** Hash of experiment counters: `<variant>|<type>` → count. */
   experimentCounters(c: string, experiment: string): string {
     return `${this.prefix}:cat:${c}:exp:${experiment}:counts`;

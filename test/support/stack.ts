@@ -34,6 +34,8 @@ export function testConfig(name: string, env: Record<string, string> = {}): AppC
     REDIS_PREFIX: `t-${name}-${randomBytes(4).toString('hex')}`,
     INDEX_DIR: path.join(os.tmpdir(), `recsvc-${name}-${randomBytes(4).toString('hex')}`),
     LOG_LEVEL: 'warn',
+    // Models train when a test asks (collaborative.e2e-spec checks the schedule's decision itself).
+    COLLAB_TRAIN_INTERVAL_SECONDS: '0',
     PORT: '0',
     HOST: '127.0.0.1',
     ...env,

@@ -48,6 +48,45 @@ function input(over: Partial<RankInput> = {}): RankInput {
 }
 const idsOf = (list: { id: string }[]): string[] => list.map((r) => r.id);
 
+describe('rank: combining relevance sources', () => {
+  // i-00 leads one source alone; i-01 is second in two sources.
+  const lists = {
+    bought_together: [
+      { id: 'i-00', score: 10 },
+      { id: 'i-01', score: 8 },
+    ],
+    collaborative: [
+      { id: 'i-01', score: 5 },
+      { id: 'i-02', score: 1 },
+    ],
+  };
+  const sources = [
+    { source: 'bought_together' as const, limit: 10 },
+    { source: 'collaborative' as const, limit: 10 },
+  ];
+
+  it('noisy-OR (default): a source whose head is 1 outranks agreement below it', () => {
+    const out = rank(
+      input({ candidates: lists, config: config({ candidates: sources, score: { popularity: 0 } }) }),
+    );
+    expect(idsOf(out).slice(0, 2)).toEqual(['i-00', 'i-01']);
+    expect(out[0].score).toBe(1);
+  });
+
+  it('sum: agreement between sources adds up and can pass a single source', () => {
+    const out = rank(
+      input({
+        candidates: lists,
+        config: config({ candidates: sources, score: { popularity: 0, combine: 'sum' } }),
+        explain: true,
+      }),
+    );
+    expect(idsOf(out).slice(0, 2)).toEqual(['i-01', 'i-00']);
+    expect(out[0].score).toBeCloseTo(0.8 + 1, 10);
+    expect(out[0].explain?.components.similarity).toBeCloseTo(1.8, 10);
+  });
+});
+
 describe('rank: ordering and scores', () => {
   it('orders by score, breaking ties by id, and drops unknown ids', () => {
     const tie: Candidate[] = [

@@ -37,7 +37,7 @@ export interface RankInput {
 }
 
 export interface ScoreComponents {
-  /** Combined relevance of the relevance sources, [0,1]. */
+  /** Combined relevance of the relevance sources: [0,1] by noisy-OR, up to their weights' sum by `sum`. */
   similarity: number;
   /** log-scaled popularity relative to the most popular candidate, [0,1]. */
   popularity: number;
@@ -79,6 +79,7 @@ const RELEVANCE_SOURCES: ReadonlySet<SourceName> = new Set([
   'query',
   'user_interests',
   'bought_together',
+  'collaborative',
 ]);
 const DAY_MS = 86_400_000;
 
@@ -205,15 +206,19 @@ export function rank(input: RankInput): RankedItem[] {
   const halfLifeMs = w.freshness.halfLifeDays * DAY_MS;
   const score = (id: string, item: Item): Scored => {
     const entry = merged.get(id);
-    // Noisy-OR: agreement between sources raises relevance, yet it stays in [0,1] and no source can exceed 1.
+    // Noisy-OR: agreement between sources raises relevance, yet it stays in [0,1]; sum: agreement adds up.
     let miss = 1;
+    let sum = 0;
     if (entry) {
       for (let i = 0; i < entry.sources.length; i++) {
         const s = entry.sources[i];
-        if (RELEVANCE_SOURCES.has(s)) miss *= 1 - (entry.scores[s] ?? 0);
+        if (!RELEVANCE_SOURCES.has(s)) continue;
+        const v = entry.scores[s] ?? 0;
+        miss *= 1 - v;
+        sum += v;
       }
     }
-    const similarity = 1 - miss;
+    const similarity = w.combine === 'sum' ? sum : 1 - miss;
     const popularity = logMaxPop > 0 ? Math.min(1, Math.log1p(popularityOf(id)) / logMaxPop) : 0;
     const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
     const freshness = Number.isNaN(created) ? 0 : Math.pow(2, -Math.max(0, now - created) / halfLifeMs);

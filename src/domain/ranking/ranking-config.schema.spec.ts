@@ -48,6 +48,7 @@ describe('parseRankingConfig', () => {
       ['new_arrivals', 50],
       ['bought_together', 100],
       ['user_interests', 200],
+      ['collaborative', 100],
     ]);
     expect(r.config.score).toMatchObject({ similarity: 1, popularity: 0.1, freshness: { weight: 0 } });
     expect(r.config.exclude).toEqual({ contextItems: true, ids: [], purchased: false });

@@ -9,6 +9,7 @@ export const SOURCE_NAMES = [
   'new_arrivals',
   'bought_together',
   'user_interests',
+  'collaborative',
 ] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
@@ -177,6 +178,9 @@ export const DEFAULT_CANDIDATES: CandidateSource[] = [
   { source: 'new_arrivals', limit: 50, weight: 1 },
   { source: 'bought_together', limit: 100, weight: 1 },
   { source: 'user_interests', limit: 200, weight: 1 },
+  // An item-item model learnt from every user's history (EASE). Through this ranker (noisy-OR) on MovieLens
+  // validation: weight 0.2 / 0.3 / 0.4 / 1 → NDCG@10 0.1033 / 0.1051 / 0.1045 / 0.0967 (0 → 0.1042).
+  { source: 'collaborative', limit: 100, weight: 0.3 },
 ];
 
 const weight = z.number().finite().min(0).max(100);
@@ -199,6 +203,11 @@ const burySchema = z
 
 const scoreSchema = z
   .object({
+    /**
+     * How relevance sources' weighted scores combine: noisy-OR (1 − Π(1 − s): agreement raises, stays ≤ 1) or their
+     * sum (agreement adds fully; a source whose head is 1 does not mask the others).
+     */
+    combine: z.enum(['noisy_or', 'sum']).default('noisy_or'),
     similarity: weight.default(1),
     popularity: weight.default(0.1),
     freshness: z
