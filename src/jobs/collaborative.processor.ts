@@ -93,6 +93,7 @@ export class CollaborativeProcessor implements OnApplicationBootstrap, OnApplica
     const { applied } = await this.events.lag(catalogue);
     const histories: string[][] = [];
     for await (const lines of this.models.historyLists(catalogue, USER_HISTORY_LENGTH)) {
+      if (histories.length >= this.config.COLLAB_MAX_HISTORIES) break;
       const items: string[] = [];
       for (const line of lines) {
         const bar = line.indexOf('|');
