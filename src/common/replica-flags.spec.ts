@@ -1,27 +1,18 @@
 import { replicaEnv, replicaExecArgv } from './replica-flags';
 
 describe('replicaExecArgv', () => {
-  it("gives each replica its share of the cores' background threads and a larger young generation", () => {
-    expect(replicaExecArgv([], undefined, 2, 2)).toEqual(['--v8-pool-size=1', '--max-semi-space-size=64']);
+  it("gives each replica its share of the cores' background threads", () => {
+    expect(replicaExecArgv([], undefined, 2, 2)).toEqual(['--v8-pool-size=1']);
     expect(replicaExecArgv(['--enable-source-maps'], '', 4, 16)).toEqual([
       '--enable-source-maps',
       '--v8-pool-size=4',
-      '--max-semi-space-size=64',
     ]);
-    expect(replicaExecArgv([], undefined, 8, 2)).toEqual(['--v8-pool-size=1', '--max-semi-space-size=64']);
+    expect(replicaExecArgv([], undefined, 8, 2)).toEqual(['--v8-pool-size=1']);
   });
 
-  it("keeps the operator's own settings, in either spelling", () => {
-    expect(replicaExecArgv(['--v8-pool-size=3'], undefined, 2, 2)).toEqual([
-      '--v8-pool-size=3',
-      '--max-semi-space-size=64',
-    ]);
-    expect(replicaExecArgv([], '--max-old-space-size=4096 --v8-pool-size=2', 2, 2)).toEqual([
-      '--max-semi-space-size=64',
-    ]);
-    expect(replicaExecArgv(['--max_semi_space_size=8'], '--v8_pool_size=2', 2, 2)).toEqual([
-      '--max_semi_space_size=8',
-    ]);
+  it("keeps the operator's own --v8-pool-size", () => {
+    expect(replicaExecArgv(['--v8-pool-size=3'], undefined, 2, 2)).toEqual(['--v8-pool-size=3']);
+    expect(replicaExecArgv([], '--max-old-space-size=4096 --v8-pool-size=2', 2, 2)).toEqual([]);
   });
 });
 

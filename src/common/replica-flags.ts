@@ -1,31 +1,19 @@
-/** V8 flags a replica gets unless the operator set them (execArgv or NODE_OPTIONS), and why. */
-const REPLICA_V8_FLAGS: readonly { flag: string; value: (workers: number, cores: number) => number }[] = [
-  // V8 gives every process 4 background threads (concurrent marking, parallel scavenges); with one replica per core
-  // they compete with the other replicas' request threads, and those bursts were the recommendation tail (bench:
-  // realistic config at 480 req/s on 2 cores, p99 41-50 ms → 22-30 ms with one thread per replica).
-  { flag: '--v8-pool-size', value: (workers, cores) => Math.max(1, Math.floor(cores / workers)) },
-  // A request allocates ~300 KB of short-lived objects; with the default 16 MB semi-space a replica scavenges every
-  // ~50 requests and promotes request garbage that then costs old-space marking. 64 MB: about a third of the
-  // scavenges and 10-15% less CPU per recommendation at 100k items (young generation up to 128 MB more per replica).
-  { flag: '--max-semi-space-size', value: () => 64 },
-];
-
-/** Node flags for the replicas: each of REPLICA_V8_FLAGS the operator has not set already. */
+/**
+ * Node flags for the replicas. V8 gives every process 4 background threads (concurrent marking, parallel
+ * scavenges); with one replica per core they compete with the other replicas' request threads, and those bursts
+ * were the recommendation tail (bench: realistic config at 480 req/s on 2 cores, p99 41-50 ms → 22-30 ms with one
+ * thread per replica). So each replica gets its share of the cores, unless the operator set --v8-pool-size already.
+ */
 export function replicaExecArgv(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
   workers: number,
   cores: number,
 ): string[] {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  const out = [...execArgv];
-  for (const { flag, value } of REPLICA_V8_FLAGS) {
-    // V8 accepts both spellings of a flag.
-    const alt = flag.replace(/-/g, '_').replace(/^__/, '--');
-    if (!given.some((a) => a.startsWith(flag) || a.startsWith(alt)))
-      out.push(`${flag}=${value(workers, cores)}`);
-  }
-  return out;
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((a) =>
+    a.startsWith('--v8-pool-size'),
+  );
+  return given ? [...execArgv] : [...execArgv, `--v8-pool-size=${Math.max(1, Math.floor(cores / workers))}`];
 }
 
 const HUGETLB = 'glibc.malloc.hugetlb';
