@@ -303,8 +303,8 @@ export class RecommendService {
         case 'bought_together':
           return [source, await this.signals.boughtTogether({ ...signalReq, limit })];
         case 'collaborative':
-          if (!req.userId && !req.sessionId && req.sessionItemIds.length === 0 && req.itemIds.length === 0)
-            return [source, []];
+          // Seeded by a history or by context items; without either it has nothing to go on.
+          if (!req.userId && !req.sessionId && signalReq.itemIds.length === 0) return [source, []];
           return [source, await this.signals.collaborative({ ...signalReq, limit })];
         case 'user_interests':
           // Interests belong to a user or a session; around bare context items `similar` already runs that search.
