@@ -2,7 +2,7 @@
 // (catalogue upsert, embed worker, event ingest over HTTP, signals worker, RecommendService) on a temporary prefix.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -207,6 +207,8 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
     await api.close();
     await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
     await redis.quit();
+    // The snapshot the API wrote on close.
+    rmSync(config.INDEX_DIR_ABS, { recursive: true, force: true });
   }
 }
 
