@@ -7,7 +7,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { CatalogueRepository } from '../catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import {
@@ -19,10 +19,9 @@ import {
 import { USER_HISTORY_LENGTH } from '../domain/personalization/user-interests';
 import { CollaborativeRepository, type CollaborativeMeta } from '../events/collaborative.repository';
 import { EventsRepository } from '../events/events.repository';
-import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { CollaborativeQueue } from './collaborative.queue';
-import { JobName, QueueName, type TrainCollaborativeJob } from './queues';
+import { consumerWorker, JobName, QueueName, type TrainCollaborativeJob } from './queues';
 
 // How often the worker looks for catalogues due a retrain (a model is due COLLAB_TRAIN_INTERVAL_SECONDS after the
 // last one, once events moved; a catalogue without one is due at once).
@@ -45,7 +44,7 @@ export class CollaborativeProcessor implements OnApplicationBootstrap, OnApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<TrainCollaborativeJob, string>(
+    this.worker = consumerWorker<TrainCollaborativeJob, string>(
       QueueName.Models,
       async (job) => {
         switch (job.name as JobName) {
@@ -60,15 +59,15 @@ export class CollaborativeProcessor implements OnApplicationBootstrap, OnApplica
         }
         throw new Error(`no handler for job '${job.name}'`);
       },
+      this.config.REDIS_URL,
+      this.keys.queuePrefix,
+      this.logger,
       {
-        connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
-        prefix: this.keys.queuePrefix,
         concurrency: 1,
         // Training runs on a thread, so the lock keeps being renewed; a killed worker's job resumes within a minute.
         lockDuration: 60_000,
       },
     );
-    this.worker.on('error', (err) => reportRedisError(this.logger, this.config.REDIS_URL, err));
     this.worker.on('failed', (job, err) =>
       this.logger.warn(`collaborative training of '${job?.data.catalogue}' failed: ${err.message}`),
     );

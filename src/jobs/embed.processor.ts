@@ -5,14 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { CatalogueRepository, liveGenerations, textHash } from '../catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText } from '../domain/item';
 import { EmbedderService } from '../embedding/embedder.service';
-import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
-import { JobName, QueueName, type EmbedItemJob } from './queues';
+import { consumerWorker, JobName, QueueName, type EmbedItemJob } from './queues';
 
 interface Waiting {
   job: Job<EmbedItemJob>;
@@ -44,21 +43,18 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.embedders.get();
-    this.worker = new Worker<EmbedItemJob, string>(
+    this.worker = consumerWorker<EmbedItemJob, string>(
       QueueName.Embed,
       async (job) => {
         const handler = this.handlers[job.name as JobName.EmbedItem];
         if (!handler) throw new Error(`no handler for job '${job.name}'`);
         return handler(job);
       },
-      {
-        connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
-        prefix: this.keys.queuePrefix,
-        concurrency: this.config.EMBED_CONCURRENCY,
-        autorun: true,
-      },
+      this.config.REDIS_URL,
+      this.keys.queuePrefix,
+      this.logger,
+      { concurrency: this.config.EMBED_CONCURRENCY, autorun: true },
     );
-    this.worker.on('error', (err) => reportRedisError(this.logger, this.config.REDIS_URL, err));
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         this.logger.warn(`embed ${job.data.catalogue}/${job.data.id} failed for good: ${err.message}`);

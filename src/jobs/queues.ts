@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 
 // Queue and job names, and their data, in one place (the worker checks it has a handler for each).
@@ -84,4 +84,22 @@ export function producerQueue<T>(
   });
   queue.on('error', (err) => reportRedisError(logger, redisUrl, err));
   return queue;
+}
+
+/** A consumer: BullMQ's worker settings (no retry limit on its blocking connection) and its Redis errors reported once. */
+export function consumerWorker<T, R>(
+  name: QueueName,
+  processor: Processor<T, R>,
+  redisUrl: string,
+  prefix: string,
+  logger: Logger,
+  opts: Omit<WorkerOptions, 'connection' | 'prefix'>,
+): Worker<T, R> {
+  const worker = new Worker<T, R>(name, processor, {
+    connection: { ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null },
+    prefix,
+    ...opts,
+  });
+  worker.on('error', (err) => reportRedisError(logger, redisUrl, err));
+  return worker;
 }

@@ -5,15 +5,15 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Job, WaitingChildrenError, Worker } from 'bullmq';
+import { Job, WaitingChildrenError, type Worker } from 'bullmq';
 import { CatalogueRepository, textHash } from '../catalogue/catalogue.repository';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { itemText } from '../domain/item';
 import { EmbedderService } from '../embedding/embedder.service';
-import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { JobStatusRepository } from './job-status.repository';
 import {
+  consumerWorker,
   JobName,
   QueueName,
   type ReindexBatchJob,
@@ -45,7 +45,7 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<ReindexJob, string>(
+    this.worker = consumerWorker<ReindexJob, string>(
       QueueName.Reindex,
       async (job, token) => {
         switch (job.name as JobName) {
@@ -59,9 +59,10 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
         }
         throw new Error(`no handler for job '${job.name}'`);
       },
+      this.config.REDIS_URL,
+      this.keys.queuePrefix,
+      this.logger,
       {
-        connection: { ...redisOptionsFromUrl(this.config.REDIS_URL), maxRetriesPerRequest: null },
-        prefix: this.keys.queuePrefix,
         concurrency: 2,
         // Short locks: a killed worker's jobs are picked up again within seconds.
         lockDuration: 15_000,
@@ -69,7 +70,6 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
         maxStalledCount: 10,
       },
     );
-    this.worker.on('error', (err) => reportRedisError(this.logger, this.config.REDIS_URL, err));
     this.worker.on('failed', (job, err) => {
       if (job?.name === JobName.ReindexCatalogue && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         void this.failFlow(job.data as ReindexCatalogueJob, err.message);
