@@ -49,7 +49,7 @@ const envSchema = z.object({
   COLLAB_TRAIN_INTERVAL_SECONDS: int(0, 7 * 86400).default(600),
   COLLAB_REFRESH_MS: int(100, 3_600_000).default(5_000),
   // Items the model covers at most (the most used; training time grows with the cube: ~4 s at 1,500 items, ~15 s at 2,500 on 2 cores).
-  COLLAB_MAX_ITEMS: int(2, 20_000).default(2500),
+  COLLAB_MAX_ITEMS: int(2, 10_000).default(2500),
   // Histories one training reads at most (SCAN order: a sample once there are more; the Gram matrix costs Σ length²).
   COLLAB_MAX_HISTORIES: int(100, 10_000_000).default(200_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
