@@ -31,6 +31,23 @@ export interface LoadResult {
   non2xx: number;
   statuses: Record<string, number>;
   bytesPerSecond: number;
+  /**
+   * Share of the machine's CPU time (all cores, every process: servers, generator, Redis) that was busy over the run,
+   * warm-up included, from /proc/stat; undefined off Linux. A fixed rate at "half peak" is not half the machine.
+   */
+  machineBusy?: number;
+}
+
+/** Busy and total CPU time of the whole machine so far (/proc/stat, Linux only). */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are the not-busy ones.
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - fields[3] - fields[4], total };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs autocannon in a child process against `spec.url` and returns its figures. */
@@ -39,6 +56,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // The spec (with up to 1,000 request bodies) goes through a file: argv has a size limit.
   const specFile = path.join(os.tmpdir(), `recsvc-load-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(specFile, JSON.stringify(spec));
+  const before = cpuTimes();
   const child = startChild(
     ['--import', 'tsx', path.join(ROOT, 'bench/load-child.ts'), specFile],
     {},
@@ -51,7 +69,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const code = await new Promise<number | null>((r) => child.proc.once('exit', (c) => r(c)));
   fs.rmSync(specFile, { force: true });
   if (code !== 0) throw new Error(`load generator exited ${code}:\n${child.tail()}`);
+  const after = cpuTimes();
   const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+  if (before && after && after.total > before.total) {
+    result.machineBusy = (after.busy - before.busy) / (after.total - before.total);
+  }
   if (result.non2xx > 0 || result.errors > 0) {
     log(
       `load: ${result.non2xx} non-2xx, ${result.errors} errors; statuses ${JSON.stringify(result.statuses)}`,

@@ -42,7 +42,10 @@ interface RecResult {
   skipped?: string;
 }
 
-const pcts = (r: LoadResult) => `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms`;
+/** A fixed-rate run: percentiles, and how busy the whole machine was meanwhile (servers, generator and Redis). */
+const pcts = (r: LoadResult) =>
+  `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms` +
+  (r.machineBusy === undefined ? '' : ` (machine ${Math.round(100 * r.machineBusy)}% busy)`);
 
 async function peakAndHalf(
   rateDuration: number,
@@ -107,7 +110,10 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `fixed share of peak, p99 is a multiple of the service time, so halving the load shows how much headroom ` +
       `buys). All three servers stay up during a size's runs (an idle one costs ` +
       `no CPU); peak runs go in ${o.servingRounds} round(s) of alternating order (ours, b, a / a, b, ours) and the best ` +
-      `round of each server counts, so a burst of outside load hurts all alike.`,
+      `round of each server counts, so a burst of outside load hurts all alike. "Machine N% busy" after a fixed-rate ` +
+      `run is the share of all cores' time that was busy meanwhile (/proc/stat: servers, generator, Redis, anything ` +
+      `else): the per-request CPU cost is higher at a steady moderate rate than at peak (no batching of reads and ` +
+      `writes; each wake-up costs), so half of peak usually keeps the machine well over half busy.`,
   );
   const profiled = { similar: false, recommendations: false };
   try {
