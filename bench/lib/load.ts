@@ -41,7 +41,13 @@ export interface LoadResult {
 /** Busy and total CPU time of the whole machine so far (/proc/stat, Linux only). */
 function cpuTimes(): { busy: number; total: number } | undefined {
   try {
-    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const fields = fs
+      .readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     // user nice system idle iowait irq softirq steal: idle and iowait are the not-busy ones.
     const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
     return { busy: total - fields[3] - fields[4], total };

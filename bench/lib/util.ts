@@ -34,6 +34,8 @@ export interface BenchOptions {
    * slowest of ~2,000 requests, so one stall of the machine decides it; longer runs measure the service's tail.
    */
   rateDuration: number;
+  /** Seconds of the machine steadiness check at the start of the serving section (0 skips it). */
+  steadySeconds: number;
   warmup: number;
   connections: number;
   /** Peak runs per server, in alternating order; the best counts. */
@@ -56,6 +58,7 @@ export function benchOptions(quick: boolean): BenchOptions {
     quick,
     duration: num('BENCH_DURATION', quick ? 2 : 6),
     rateDuration: num('BENCH_RATE_DURATION', quick ? 2 : 20),
+    steadySeconds: num('BENCH_STEADY_SECONDS', quick ? 3 : 20),
     warmup: num('BENCH_WARMUP', quick ? 1 : 2),
     connections: num('BENCH_CONNECTIONS', 100),
     servingRounds: num('BENCH_SERVING_ROUNDS', quick ? 1 : 2),

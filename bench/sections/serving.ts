@@ -14,6 +14,7 @@ import {
 } from '../lib/fixtures';
 import { type LoadResult, type LoadSpec, runLoad } from '../lib/load';
 import { summariseProfile } from '../lib/profile';
+import { measureSteadiness } from '../lib/steadiness';
 import type { Report } from '../lib/report';
 import { API_KEY, type BenchOptions, deleteKeys, fmt, http, log, redis } from '../lib/util';
 
@@ -115,6 +116,23 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `else): the per-request CPU cost is higher at a steady moderate rate than at peak (no batching of reads and ` +
       `writes; each wake-up costs), so half of peak usually keeps the machine well over half busy.`,
   );
+  if (o.steadySeconds > 0) {
+    log(
+      `serving: machine steadiness check (${o.steadySeconds} s of the same hnswlib walks, nothing else running)`,
+    );
+    const s = measureSteadiness(sizes[0], o.steadySeconds);
+    report.raw['serving.steadiness'] = s;
+    report.add({
+      section: 'serving',
+      label:
+        `machine steadiness (batches of ${s.walksPerBatch} identical hnswlib walks, k ${s.k}, ${sizes[0].name} index, ` +
+        `${s.batches} batches over ${o.steadySeconds} s, machine otherwise idle)`,
+      ours:
+        `p10 ${fmt(s.p10, 1)} / p50 ${fmt(s.p50, 1)} / p90 ${fmt(s.p90, 1)} / max ${fmt(s.max, 1)} ms per batch; ` +
+        `p90 / p10 ${(s.p90 / s.p10).toFixed(2)}×`,
+      goal: 'context for the latency figures: the same work should take the same time (p90 / p10 near 1)',
+    });
+  }
   const profiled = { similar: false, recommendations: false };
   try {
     for (const d of sizes) {
