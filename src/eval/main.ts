@@ -32,6 +32,8 @@ import { buildCases, summarise, type EvalCase, type Metrics, type Split } from '
 import { deleteKeys } from '../redis/redis-connection';
 
 const CATALOGUE = 'eval';
+/** Set when SIGINT/SIGTERM stops the run. */
+let interrupted: NodeJS.Signals | undefined;
 const BATCH = 1000;
 
 /** Single-source baselines, run through the same rank() as `default`; popularity only where it is the method. */
@@ -108,17 +110,44 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
   if (o.users) cases = cases.slice(0, o.users);
   log(`${items.length} items, ${ratings.length} ratings, ${cases.length} users (${o.split})`);
 
-  const api: NestFastifyApplication = await createApiApp(config, false);
-  await api.listen(0, '127.0.0.1');
-  const url = `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`;
-  const worker: INestApplicationContext = await createWorker(config, false);
   const redis = new Redis(config.REDIS_URL);
+  let api: NestFastifyApplication | undefined;
+  let worker: INestApplicationContext | undefined;
+  // Everything the run leaves behind, removed once: the apps close first so nothing writes after the delete.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await worker?.close();
+      await api?.close();
+      await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
+      await redis.quit();
+      // The snapshot the API wrote on close.
+      rmSync(config.INDEX_DIR_ABS, { recursive: true, force: true });
+    })());
+  // Ctrl-C or a kill mid-run cleans up too; a second signal exits at once.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = signal;
+    const code = signal === 'SIGINT' ? 130 : 143;
+    log(`${signal}: removing Redis prefix ${config.REDIS_PREFIX} and ${config.INDEX_DIR_ABS}, then exiting`);
+    process.once(signal, () => process.exit(code));
+    void cleanup()
+      .catch((e: unknown) => log(`cleanup failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => process.exit(code));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  log(`temporary Redis prefix ${config.REDIS_PREFIX}, index dir ${config.INDEX_DIR_ABS}`);
   try {
+    const app = await createApiApp(config, false);
+    api = app;
+    await app.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    worker = await createWorker(config, false);
     const t0 = Date.now();
-    const catalogue = api.get(CatalogueService);
+    const catalogue = app.get(CatalogueService);
     for (let i = 0; i < items.length; i += BATCH)
       await catalogue.upsert(CATALOGUE, items.slice(i, i + BATCH));
-    const registry = api.get(IndexRegistry);
+    const registry = app.get(IndexRegistry);
     await until(() => (registry.get(CATALOGUE)?.index.size ?? 0) >= items.length, 'indexing', 1800);
     log(`catalogue indexed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -143,8 +172,8 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
       if (res.status !== 202) throw new Error(`ingest: HTTP ${res.status} ${await res.text()}`);
     }
     const ingestSeconds = (Date.now() - t1) / 1000;
-    const lagAtEnd = await api.get(EventsRepository).lag(CATALOGUE);
-    await until(async () => (await api.get(EventsRepository).lag(CATALOGUE)).pending === 0, 'upkeep', 1800);
+    const lagAtEnd = await app.get(EventsRepository).lag(CATALOGUE);
+    await until(async () => (await app.get(EventsRepository).lag(CATALOGUE)).pending === 0, 'upkeep', 1800);
     const upkeepSeconds = (Date.now() - t1) / 1000;
     log(
       `${events.length} events ingested over HTTP in ${ingestSeconds.toFixed(1)} s; upkeep caught up after ${upkeepSeconds.toFixed(1)} s`,
@@ -152,9 +181,9 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
 
     // The worker retrains on its schedule; here the model is asked for once every event is applied.
     const t2 = Date.now();
-    const models = api.get(CollaborativeRepository);
+    const models = app.get(CollaborativeRepository);
     const before = (await models.meta(CATALOGUE))?.version ?? 0;
-    await api.get(EventsService).trainCollaborative(CATALOGUE);
+    await app.get(EventsService).trainCollaborative(CATALOGUE);
     await until(
       async () => ((await models.meta(CATALOGUE))?.version ?? 0) > before,
       'collaborative model',
@@ -165,7 +194,7 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
       `collaborative model: ${trained.items} items from ${trained.users} histories, trained in ${trained.trainMs} ms (${((Date.now() - t2) / 1000).toFixed(1)} s after the request)`,
     );
 
-    const service = api.get(RecommendService);
+    const service = app.get(RecommendService);
     const rows: Row[] = [];
     for (const method of METHODS.filter((m) => o.methods.split(',').includes(m))) {
       const t = Date.now();
@@ -203,12 +232,9 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
       }),
     };
   } finally {
-    await worker.close();
-    await api.close();
-    await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
-    await redis.quit();
-    // The snapshot the API wrote on close.
-    rmSync(config.INDEX_DIR_ABS, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
   }
 }
 
@@ -316,6 +342,8 @@ async function until(
 }
 
 main().catch((e: unknown) => {
+  // A signal's cleanup closed the apps under the run; its handler exits with the signal's code.
+  if (interrupted) return;
   process.stderr.write(`eval failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
