@@ -27,6 +27,9 @@ const RUNNERS: Record<SectionName, (report: Report, o: BenchOptions) => Promise<
   restart,
 };
 
+/** Set by SIGINT/SIGTERM: no further section starts, so none writes keys after the cleanup deleted them. */
+let stopping = false;
+
 async function cleanup(): Promise<void> {
   await stopAllChildren();
   const r = redis();
@@ -53,6 +56,9 @@ async function main(): Promise<void> {
   log(`sections: ${sections.join(', ')}${quick ? ' (quick)' : ''}; Redis prefix ${RUN_PREFIX}`);
   let failed = false;
   for (const section of sections) {
+    // A signal that came during a synchronous section is handled here, before the next one starts writing.
+    await new Promise((r) => setImmediate(r));
+    if (stopping) return;
     const started = Date.now();
     try {
       await RUNNERS[section](report, options);
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    stopping = true;
     log(`${signal}: stopping children and deleting ${RUN_PREFIX}* keys`);
     void cleanup().finally(() => process.exit(130));
   });
