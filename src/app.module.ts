@@ -7,6 +7,8 @@ import { CoreModule } from './core.module';
 import { HealthController } from './health/health.controller';
 import { IndexModule } from './index/index.module';
 import { JobsController } from './jobs/jobs.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
 import { SimilarService } from './recommend/similar.service';
 import { RankingConfigController } from './ranking/ranking-config.controller';
 import { RankingConfigRepository } from './ranking/ranking-config.repository';
@@ -34,6 +36,7 @@ export class AppModule {
         CatalogueController,
         HealthController,
         JobsController,
+        MetricsController,
         RankingConfigController,
         RecommendController,
       ],
@@ -44,6 +47,7 @@ export class AppModule {
         RankingConfigService,
         RecommendService,
         RecommendationRepository,
+        MetricsService,
         // The events pipeline fills the behavioural sources (src/events).
         { provide: SignalsReader, useExisting: EventSignalsReader },
       ],

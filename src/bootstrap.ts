@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/config';
 import { EmbedderService } from './embedding/embedder.service';
+import { MetricsService } from './metrics/metrics.service';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -21,6 +22,15 @@ export async function createApiApp(config: AppConfig, shutdownHooks = true): Pro
     { logger: logLevels(config.LOG_LEVEL), abortOnError: false },
   );
   app.useGlobalFilters(new HttpExceptionFilter());
+  // Every response's latency by route template (`/v1/catalogues/:catalogue/...`), for GET /metrics.
+  const metrics = app.get(MetricsService);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      metrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
   if (shutdownHooks) app.enableShutdownHooks();
   const doc = new DocumentBuilder()
     .setTitle('recsvc')

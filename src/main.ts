@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { Logger } from '@nestjs/common';
 import { replicaEnv, replicaExecArgv } from './common/replica-flags';
 import { loadConfigOrExit } from './config/config';
+import { serveClusterMetrics } from './metrics/cluster-metrics';
 
 // API_WORKERS > 1 runs that many API replicas on one port (node:cluster); each follows the change
 // stream and holds its own index, exactly like replicas on separate machines.
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
       ),
     });
     const env = replicaEnv(process.env);
+    // GET /metrics on any replica answers for all of them.
+    serveClusterMetrics();
     for (let i = 0; i < config.API_WORKERS; i++) cluster.fork(env);
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
