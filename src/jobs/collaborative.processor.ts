@@ -46,18 +46,11 @@ export class CollaborativeProcessor implements OnApplicationBootstrap, OnApplica
   onApplicationBootstrap(): void {
     this.worker = consumerWorker<TrainCollaborativeJob, string>(
       QueueName.Models,
-      async (job) => {
-        switch (job.name as JobName) {
-          case JobName.TrainCollaborative: {
-            const meta = await this.train(job.data.catalogue);
-            return `version ${meta.version}: ${meta.items} items from ${meta.users} users in ${meta.trainMs} ms`;
-          }
-          case JobName.EmbedItem:
-          case JobName.ReindexCatalogue:
-          case JobName.ReindexBatch:
-            break;
-        }
-        throw new Error(`no handler for job '${job.name}'`);
+      {
+        [JobName.TrainCollaborative]: async (job) => {
+          const meta = await this.train(job.data.catalogue);
+          return `version ${meta.version}: ${meta.items} items from ${meta.users} users in ${meta.trainMs} ms`;
+        },
       },
       this.config.REDIS_URL,
       this.keys.queuePrefix,

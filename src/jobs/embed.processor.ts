@@ -30,9 +30,6 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
   private waiting: Waiting[] = [];
   private timer?: NodeJS.Timeout;
   private busy = false;
-  private readonly handlers: Record<JobName.EmbedItem, (job: Job<EmbedItemJob>) => Promise<string>> = {
-    [JobName.EmbedItem]: (job) => this.enqueueForBatch(job),
-  };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,11 +42,7 @@ export class EmbedProcessor implements OnApplicationBootstrap, OnApplicationShut
     await this.embedders.get();
     this.worker = consumerWorker<EmbedItemJob, string>(
       QueueName.Embed,
-      async (job) => {
-        const handler = this.handlers[job.name as JobName.EmbedItem];
-        if (!handler) throw new Error(`no handler for job '${job.name}'`);
-        return handler(job);
-      },
+      { [JobName.EmbedItem]: (job) => this.enqueueForBatch(job) },
       this.config.REDIS_URL,
       this.keys.queuePrefix,
       this.logger,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
-import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { type Job, Queue, Worker, type WorkerOptions } from 'bullmq';
 import { redisOptionsFromUrl, reportRedisError } from '../redis/redis-connection';
 
-// Queue and job names, and their data, in one place (the worker checks it has a handler for each).
+// Queue and job names, and their data, in one place (each consumer names the handler of each of its jobs).
 export enum QueueName {
   Embed = 'embed',
   Reindex = 'reindex',
@@ -86,15 +86,29 @@ export function producerQueue<T>(
   return queue;
 }
 
-/** A consumer: BullMQ's worker settings (no retry limit on its blocking connection) and its Redis errors reported once. */
+/** The handler of each job name a queue carries, typed by that job's data; a queue's consumer lists only its own. */
+export type JobHandlers<R> = {
+  [N in JobName]?: (job: Job<JobDataByName[N]>, token?: string) => Promise<R>;
+};
+
+/**
+ * A consumer: BullMQ's worker settings (no retry limit on its blocking connection), its Redis errors reported once,
+ * and each job dispatched by name (a name without a handler fails the job).
+ */
 export function consumerWorker<T, R>(
   name: QueueName,
-  processor: Processor<T, R>,
+  handlers: JobHandlers<R>,
   redisUrl: string,
   prefix: string,
   logger: Logger,
   opts: Omit<WorkerOptions, 'connection' | 'prefix'>,
 ): Worker<T, R> {
+  const processor = async (job: Job<T>, token?: string): Promise<R> => {
+    const handler = handlers[job.name as JobName] as
+      ((job: Job<T>, token?: string) => Promise<R>) | undefined;
+    if (!handler) throw new Error(`no handler for job '${job.name}'`);
+    return handler(job, token);
+  };
   const worker = new Worker<T, R>(name, processor, {
     connection: { ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null },
     prefix,

@@ -47,17 +47,9 @@ export class ReindexProcessor implements OnApplicationBootstrap, OnApplicationSh
   onApplicationBootstrap(): void {
     this.worker = consumerWorker<ReindexJob, string>(
       QueueName.Reindex,
-      async (job, token) => {
-        switch (job.name as JobName) {
-          case JobName.ReindexCatalogue:
-            return this.runParent(job as Job<ReindexCatalogueJob>, token);
-          case JobName.ReindexBatch:
-            return this.runBatch((job as Job<ReindexBatchJob>).data);
-          case JobName.EmbedItem:
-          case JobName.TrainCollaborative:
-            break;
-        }
-        throw new Error(`no handler for job '${job.name}'`);
+      {
+        [JobName.ReindexCatalogue]: (job, token) => this.runParent(job, token),
+        [JobName.ReindexBatch]: (job) => this.runBatch(job.data),
       },
       this.config.REDIS_URL,
       this.keys.queuePrefix,
