@@ -3,6 +3,7 @@ import type { AppConfig } from './config/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogueController } from './catalogue/catalogue.controller';
 import { CatalogueService } from './catalogue/catalogue.service';
+import { RateLimitModule } from './common/rate-limit';
 import { CoreModule } from './core.module';
 import { HealthController } from './health/health.controller';
 import { IndexModule } from './index/index.module';
@@ -31,6 +32,7 @@ export class AppModule {
         IndexModule,
         EventsModule,
         TerminusModule.forRoot({ logger: false }),
+        RateLimitModule.register(config),
       ],
       controllers: [
         CatalogueController,

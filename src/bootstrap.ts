@@ -18,7 +18,11 @@ export function logLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
 export async function createApiApp(config: AppConfig, shutdownHooks = true): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
-    new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, return503OnClosing: true }),
+    new FastifyAdapter({
+      bodyLimit: config.BODY_LIMIT_BYTES,
+      return503OnClosing: true,
+      trustProxy: config.TRUST_PROXY,
+    }),
     { logger: logLevels(config.LOG_LEVEL), abortOnError: false },
   );
   app.useGlobalFilters(new HttpExceptionFilter());

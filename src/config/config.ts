@@ -52,6 +52,11 @@ const envSchema = z.object({
   COLLAB_MAX_ITEMS: int(2, 10_000).default(2500),
   // Histories one training reads at most (SCAN order: a sample once there are more; the Gram matrix costs Σ length²).
   COLLAB_MAX_HISTORIES: int(100, 10_000_000).default(200_000),
+  // Requests per client IP per window over all /v1 routes, counted in Redis so every replica shares one budget (0: off).
+  RATE_LIMIT: int(0, 10_000_000).default(0),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  // Behind a reverse proxy or load balancer: take the client IP from X-Forwarded-For (rate limits count per client).
+  TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -57,6 +57,13 @@ export class RedisKeys {
   experiments(c: string): string {
     return `${this.prefix}:cat:${c}:experiments`;
   }
+  /**
+   * One client's request budget (@nestjs/throttler): the Redis storage wraps it as `{<this>:<throttler>}:hits` and
+   * `…:blocked` (a cluster hash tag), so these are the service's only keys that start with `{`; they expire by TTL.
+   */
+  rateLimit(tracker: string): string {
+    return `${this.prefix}:ratelimit:${tracker}`;
+  }
   /** String with a TTL: the ids served so far under one recommId, for cursor paging. */
   recommendation(c: string, recommId: string): string {
     return `${this.prefix}:cat:${c}:recomm:${recommId}`;
