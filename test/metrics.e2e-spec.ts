@@ -54,6 +54,16 @@ describe('GET /metrics (one process)', () => {
     expect(m.text).toContain('process_cpu_user_seconds_total');
     expect(m.text).toContain('nodejs_eventloop_lag_p99_seconds');
   });
+
+  it("reports each queue's backlog by state (no worker here, so embed jobs wait)", async () => {
+    const items = ['a', 'b', 'c'].map((id) => ({ id, title: `Queued item ${id}` }));
+    expect((await s.call('PUT', '/v1/catalogues/m-queue/items', { items })).status).toBe(202);
+    const m = await scrape(s.url);
+    expect(sample(m.text, 'recsvc_queue_jobs', { queue: 'embed', state: 'waiting' })).toBe(3);
+    expect(sample(m.text, 'recsvc_queue_jobs', { queue: 'embed', state: 'failed' })).toBe(0);
+    expect(sample(m.text, 'recsvc_queue_jobs', { queue: 'reindex', state: 'waiting' })).toBe(0);
+    expect(sample(m.text, 'recsvc_queue_jobs', { queue: 'models', state: 'active' })).toBe(0);
+  });
 });
 
 describe('GET /metrics with API_WORKERS=2', () => {

@@ -25,6 +25,6 @@ import { EventSignalsReader } from './signals.reader';
     RankingConfigRepository,
     { provide: SignalsReader, useExisting: EventSignalsReader },
   ],
-  exports: [EventsService, EventSignalsReader, SignalsReader],
+  exports: [EventsService, EventSignalsReader, SignalsReader, CollaborativeQueue],
 })
 export class EventsModule {}

@@ -1,10 +1,16 @@
 import cluster from 'node:cluster';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
 import { IndexRegistry } from '../index/index-registry';
+import { CollaborativeQueue } from '../jobs/collaborative.queue';
+import { EmbedQueue } from '../jobs/embed.queue';
+import { ReindexQueue } from '../jobs/reindex.queue';
 import { askPrimaryForMetrics } from './cluster-metrics';
 
 // Request latency buckets around the service's goals (similar in a few ms, recommendations p99 ≤ 15 ms).
+// Job states worth watching (completed jobs are removed as they complete).
+const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-children', 'failed'] as const;
 const BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
@@ -19,7 +25,7 @@ export class MetricsService implements OnModuleDestroy {
   // In a replica, constructing one installs prom-client's answer to the primary's requests (cluster IPC).
   private readonly clusterPeer = cluster.isWorker ? new AggregatorRegistry() : undefined;
 
-  constructor(index: IndexRegistry) {
+  constructor(index: IndexRegistry, embed: EmbedQueue, reindex: ReindexQueue, models: CollaborativeQueue) {
     collectDefaultMetrics({ register: this.registry });
     this.http = new Histogram({
       name: 'recsvc_http_request_duration_seconds',
@@ -37,6 +43,25 @@ export class MetricsService implements OnModuleDestroy {
       collect() {
         this.reset();
         for (const view of index.all()) this.set({ catalogue: view.catalogue }, view.index?.index.size ?? 0);
+      },
+    });
+    const queues: Queue[] = [embed.queue, reindex.queue, models.queue];
+    new Gauge({
+      name: 'recsvc_queue_jobs',
+      help: "Jobs in each BullMQ queue by state, read from Redis at scrape time (the workers' backlog)",
+      labelNames: ['queue', 'state'],
+      // Every replica reads the same Redis: one replica's answer, not the sum.
+      aggregator: 'first',
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        await Promise.all(
+          queues.map(async (q) => {
+            // Redis away: this scrape goes on without the queue figures (the producer connections fail fast).
+            const counts = await q.getJobCounts(...QUEUE_STATES).catch(() => undefined);
+            for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+          }),
+        );
       },
     });
     // prom-client answers the primary's aggregation requests from the registries set here.
