@@ -25,14 +25,16 @@ const WARN_EVERY_MS = 30_000;
 
 /**
  * A limiter that cannot count does not refuse: while Redis is unreachable requests go through (they fail or succeed
- * on their own merits), with one log line per outage instead of turning every request into a 500.
+ * on their own merits; `similar` is served from memory), with one log line per outage instead of a 500 each. While
+ * the connection is down it does not even ask, so requests never wait out the client's reconnect retries.
  */
 export class FailOpenStorage implements ThrottlerStorage {
   private lastWarned = 0;
 
   constructor(
     private readonly inner: ThrottlerStorage,
-    private readonly logger = new Logger('RateLimit'),
+    private readonly connected: () => boolean,
+    private readonly logger: Pick<Logger, 'warn'> = new Logger('RateLimit'),
   ) {}
 
   async increment(
@@ -42,16 +44,21 @@ export class FailOpenStorage implements ThrottlerStorage {
     blockDuration: number,
     name: string,
   ): Promise<ThrottlerStorageRecord> {
+    if (!this.connected()) return this.allow('Redis is not connected');
     try {
       return await this.inner.increment(key, ttl, limit, blockDuration, name);
     } catch (e) {
-      const now = Date.now();
-      if (now - this.lastWarned >= WARN_EVERY_MS) {
-        this.lastWarned = now;
-        this.logger.warn(`rate limit not enforced: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      return ALLOWED;
+      return this.allow(e instanceof Error ? e.message : String(e));
     }
+  }
+
+  private allow(why: string): ThrottlerStorageRecord {
+    const now = Date.now();
+    if (now - this.lastWarned >= WARN_EVERY_MS) {
+      this.lastWarned = now;
+      this.logger.warn(`rate limit not enforced: ${why}`);
+    }
+    return ALLOWED;
   }
 }
 
@@ -77,7 +84,10 @@ export class RateLimitModule {
           inject: [APP_CONFIG, REDIS, RedisKeys],
           useFactory: (c: AppConfig, redis: Redis, keys: RedisKeys) => ({
             throttlers: [{ name: 'default', limit: c.RATE_LIMIT, ttl: windowMs, blockDuration: windowMs }],
-            storage: new FailOpenStorage(new ThrottlerStorageRedisService(redis)),
+            storage: new FailOpenStorage(
+              new ThrottlerStorageRedisService(redis),
+              () => redis.status === 'ready',
+            ),
             skipIf: (ctx: ExecutionContext) => !isV1(ctx),
             // One budget per client across routes (the default key is per route handler).
             generateKey: (_ctx: ExecutionContext, tracker: string) => keys.rateLimit(tracker),
