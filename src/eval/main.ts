@@ -111,12 +111,18 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
   log(`${items.length} items, ${ratings.length} ratings, ${cases.length} users (${o.split})`);
 
   const redis = new Redis(config.REDIS_URL);
-  let api: NestFastifyApplication | undefined;
-  let worker: INestApplicationContext | undefined;
+  // Held as promises: a signal during start-up waits for an app being created and closes it too (its queues would
+  // otherwise write their keys after the delete).
+  let apiStarting: Promise<NestFastifyApplication> | undefined;
+  let workerStarting: Promise<INestApplicationContext> | undefined;
   // Everything the run leaves behind, removed once: the apps close first so nothing writes after the delete.
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
+      const [worker, api] = await Promise.all([
+        workerStarting?.catch(() => undefined),
+        apiStarting?.catch(() => undefined),
+      ]);
       await worker?.close();
       await api?.close();
       await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
@@ -138,11 +144,14 @@ async function run(o: Options): Promise<{ markdown: string; rows: Row[] }> {
   process.once('SIGTERM', onSignal);
   log(`temporary Redis prefix ${config.REDIS_PREFIX}, index dir ${config.INDEX_DIR_ABS}`);
   try {
-    const app = await createApiApp(config, false);
-    api = app;
+    apiStarting = createApiApp(config, false);
+    const app = await apiStarting;
     await app.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-    worker = await createWorker(config, false);
+    // After a signal nothing new starts (the cleanup has already looked for apps to close).
+    if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+    workerStarting = createWorker(config, false);
+    await workerStarting;
     const t0 = Date.now();
     const catalogue = app.get(CatalogueService);
     for (let i = 0; i < items.length; i += BATCH)
