@@ -2,10 +2,9 @@
 // one scrape answers for both replicas (needs dist/: npm test builds first).
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { deleteKeys } from '../src/redis/redis-connection';
-import { API_KEY, startStack, testConfig, waitFor, type Stack } from './support/stack';
+import { API_KEY, freePort, startStack, testConfig, waitFor, type Stack } from './support/stack';
 
 jest.setTimeout(120_000);
 
@@ -86,12 +85,7 @@ describe('GET /metrics with API_WORKERS=2', () => {
   it('one scrape answers for both replicas', async () => {
     if (!fs.existsSync(MAIN))
       throw new Error(`${MAIN} is missing: run 'npm run build' first (npm test does)`);
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,

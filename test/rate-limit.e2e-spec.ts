@@ -1,7 +1,6 @@
 // RATE_LIMIT: one budget per client IP over every /v1 route, shared by replicas through Redis; 429 with Retry-After.
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
 import { CatalogueRepository, textHash } from '../src/catalogue/catalogue.repository';
@@ -9,7 +8,7 @@ import type { AppConfig } from '../src/config/config';
 import { itemText } from '../src/domain/item';
 import { deleteKeys } from '../src/redis/redis-connection';
 import { RedisKeys } from '../src/redis/redis-keys';
-import { API_KEY, listenApi, startStack, testConfig, waitFor } from './support/stack';
+import { API_KEY, freePort, listenApi, startStack, testConfig, waitFor } from './support/stack';
 
 jest.setTimeout(60_000);
 
@@ -152,15 +151,6 @@ describe('rate limits off (the default)', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A throwaway redis-server of this test's own (no persistence), stopped by its pid. */
 async function privateRedis(port: number): Promise<ChildProcess> {

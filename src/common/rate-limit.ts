@@ -7,13 +7,13 @@ import {
   ThrottlerModule,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 import type { FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 const ALLOWED: ThrottlerStorageRecord = {
   totalHits: 0,

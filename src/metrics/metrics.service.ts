@@ -8,9 +8,9 @@ import { EmbedQueue } from '../jobs/embed.queue';
 import { ReindexQueue } from '../jobs/reindex.queue';
 import { askPrimaryForMetrics } from './cluster-metrics';
 
-// Request latency buckets around the service's goals (similar in a few ms, recommendations p99 ≤ 15 ms).
 // Job states worth watching (completed jobs are removed as they complete).
 const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-children', 'failed'] as const;
+// Request latency buckets around the service's goals (similar in a few ms, recommendations p99 ≤ 15 ms).
 const BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**

@@ -101,6 +101,8 @@ export async function call(
 }
 
 export { deleteKeys };
+// The bench's helper: a port nothing listens on right now (for processes started with an explicit PORT).
+export { freePort } from '../../bench/lib/util';
 
 /** Polls until `check` returns a truthy value or the deadline passes (then throws with the last value). */
 export async function waitFor<T>(
