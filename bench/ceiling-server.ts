@@ -2,6 +2,8 @@
 //   static: answers every request with one pre-serialised body (the limit of node:http here).
 //   search: per request, the same hnswlib-node search on the same index, serialising the same fields
 //           as `similar` (the limit of this stack: no framework, no validation, no auth, no filter callback).
+//   burn:   per request, burns a fixed amount of CPU time in one synchronous stretch and answers with a
+//           pre-serialised body: a server with our CPU cost per request but no variance, no GC churn, no I/O.
 // Env: CEILING (JSON CeilingSpec). Prints "ready" on stdout when every process listens.
 import cluster from 'node:cluster';
 import * as fs from 'node:fs';
@@ -9,7 +11,7 @@ import * as http from 'node:http';
 import { HierarchicalNSW } from 'hnswlib-node';
 
 export interface CeilingSpec {
-  mode: 'static' | 'search';
+  mode: 'static' | 'search' | 'burn';
   port: number;
   processes: number;
   bodyFile?: string;
@@ -17,6 +19,8 @@ export interface CeilingSpec {
   itemsFile?: string;
   dim?: number;
   ef?: number;
+  /** burn: CPU milliseconds per request. */
+  burnMs?: number;
 }
 
 const spec = JSON.parse(process.env.CEILING ?? '{}') as CeilingSpec;
@@ -27,6 +31,27 @@ function staticHandler(): http.RequestListener {
   return (_req, res) => {
     res.writeHead(200, headers);
     res.end(body);
+  };
+}
+
+function burnHandler(): http.RequestListener {
+  const body = fs.readFileSync(spec.bodyFile!);
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length };
+  const burnMicros = Math.max(0, (spec.burnMs ?? 0) * 1000);
+  return (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      // Process CPU time, not wall time: a stretch preempted by another process still costs the full amount.
+      const start = process.cpuUsage();
+      let x = 0;
+      for (;;) {
+        for (let i = 0; i < 2000; i++) x = (x * 1103515245 + 12345) | 0;
+        const used = process.cpuUsage(start);
+        if (used.user + used.system >= burnMicros) break;
+      }
+      res.writeHead(200, { ...headers, 'x-burn': String(x & 1) });
+      res.end(body);
+    });
   };
 }
 
@@ -77,7 +102,8 @@ if (spec.processes > 1 && cluster.isPrimary) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const handler = spec.mode === 'static' ? staticHandler() : searchHandler();
+  const handler =
+    spec.mode === 'static' ? staticHandler() : spec.mode === 'burn' ? burnHandler() : searchHandler();
   const server = http.createServer({ keepAliveTimeout: 60_000 }, handler);
   server.listen(spec.port, '127.0.0.1', () => {
     if (!cluster.isWorker) process.stdout.write('ready\n');

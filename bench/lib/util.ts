@@ -238,6 +238,38 @@ export function rssBytes(pid: number): { total: number; perProcess: number[] } {
   return { total: perProcess.reduce((a, b) => a + b, 0), perProcess };
 }
 
+/**
+ * CPU milliseconds (user + system) used so far by a process and its children (e.g. node:cluster replicas under
+ * their primary), from /proc; undefined off Linux. Children that exited are not counted.
+ */
+export function processTreeCpuMs(rootPid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  let found = false;
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after "(comm) ": state ppid … utime (12th) stime (13th); comm may hold spaces.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(e);
+    if (pid !== rootPid && Number(f[1]) !== rootPid) continue;
+    found = true;
+    total += (Number(f[11]) + Number(f[12])) * tick;
+  }
+  return found ? total : undefined;
+}
+
 export function fmt(x: number | undefined, digits = 0): string {
   if (x === undefined || !Number.isFinite(x)) return '–';
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -16,7 +16,7 @@ import { type LoadResult, type LoadSpec, runLoad } from '../lib/load';
 import { summariseProfile } from '../lib/profile';
 import { measureSteadiness } from '../lib/steadiness';
 import type { Report } from '../lib/report';
-import { API_KEY, type BenchOptions, deleteKeys, fmt, http, log, redis } from '../lib/util';
+import { API_KEY, type BenchOptions, deleteKeys, fmt, http, log, processTreeCpuMs, redis } from '../lib/util';
 
 const CATALOGUE = 'bench';
 const REALISTIC = 'bench-realistic';
@@ -40,6 +40,10 @@ interface RecResult {
   rate?: number;
   /** A quarter of peak: where the latency curve stands with more headroom (capacity planning). */
   atQuarter?: LoadResult;
+  /** Our API's CPU (all replicas) per request during the half-peak run; Linux only. */
+  cpuMsPerRequest?: number;
+  /** Ceiling (c): a bare server burning `cpuMsPerRequest` per request, at the same rate. */
+  burnAtRate?: LoadResult;
   skipped?: string;
 }
 
@@ -50,22 +54,36 @@ const pcts = (r: LoadResult) =>
 
 async function peakAndHalf(
   rateDuration: number,
-  url: string,
+  api: ApiProcess,
   base: Omit<LoadSpec, 'url'>,
   paths: string[],
   bodies: string[],
   headers: Record<string, string>,
-): Promise<{ result: LoadResult; atRate: LoadResult; rate: number; atQuarter: LoadResult }> {
-  const spec: LoadSpec = { ...base, url, method: 'POST', paths, bodies, headers };
+): Promise<{
+  result: LoadResult;
+  atRate: LoadResult;
+  rate: number;
+  atQuarter: LoadResult;
+  cpuMsPerRequest?: number;
+}> {
+  const spec: LoadSpec = { ...base, url: api.url, method: 'POST', paths, bodies, headers };
   const result = await runLoad(spec);
   const rate = Math.max(5, Math.round(result.okRps / 2));
+  const cpuBefore = processTreeCpuMs(api.child.pid);
   const atRate = await runLoad({ ...spec, rate, duration: rateDuration });
+  const cpuAfter = processTreeCpuMs(api.child.pid);
+  // Warm-up requests were served too: count them (the rate is fixed, so rate × warm-up seconds).
+  const served = atRate.requests + rate * spec.warmup;
+  const cpuMsPerRequest =
+    cpuBefore !== undefined && cpuAfter !== undefined && served > 0
+      ? (cpuAfter - cpuBefore) / served
+      : undefined;
   const atQuarter = await runLoad({
     ...spec,
     rate: Math.max(3, Math.round(rate / 2)),
     duration: rateDuration,
   });
-  return { result, atRate, rate, atQuarter };
+  return { result, atRate, rate, atQuarter, cpuMsPerRequest };
 }
 
 function realisticBodies(ids: string[]): string[] {
@@ -114,7 +132,12 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `round of each server counts, so a burst of outside load hurts all alike. "Machine N% busy" after a fixed-rate ` +
       `run is the share of all cores' time that was busy meanwhile (/proc/stat: servers, generator, Redis, anything ` +
       `else): the per-request CPU cost is higher at a steady moderate rate than at peak (no batching of reads and ` +
-      `writes; each wake-up costs), so half of peak usually keeps the machine well over half busy.`,
+      `writes; each wake-up costs), so half of peak usually keeps the machine well over half busy. For the realistic ` +
+      `recommendations, our API's CPU per request during the half-peak run (all replicas, /proc) sets ceiling (c): ` +
+      `a bare node:http server (the same number of processes) that burns exactly that much CPU per request in one ` +
+      `synchronous stretch and answers with one of our response bodies, run at the same rate. Its p99 is what this ` +
+      `machine gives a server of our cost with none of our variance (GC, Redis round trips, uneven requests): the ` +
+      `gap between it and ours is ours to close, the rest is the cost per request.`,
   );
   if (o.steadySeconds > 0) {
     log(
@@ -207,7 +230,7 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
           ceilBAt = await runLoad({ ...base, url: b.url, rate, duration: o.rateDuration });
           await a.stop();
           await b.stop();
-          recs.push(...(await recommendations(api, ids, base, recPath, json, o.rateDuration)));
+          recs.push(...(await recommendations(api, ids, base, recPath, json, o.rateDuration, procs)));
         } finally {
           for (const stop of stops.reverse()) await stop();
           fs.rmSync(bodyFile, { force: true });
@@ -252,10 +275,18 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
             label: `${rec.label}, ${d.name} (${d.items.length} items)`,
             ours:
               `peak ${line(rec.result)}; at ${fmt(rec.rate)} req/s: ${pcts(rec.atRate)}` +
+              (rec.cpuMsPerRequest !== undefined
+                ? `, ${fmt(rec.cpuMsPerRequest, 2)} ms CPU per request`
+                : '') +
               (rec.atQuarter && rec.rate
                 ? `; at ${fmt(Math.max(3, Math.round(rec.rate / 2)))} req/s (quarter peak): ${pcts(rec.atQuarter)}`
                 : ''),
-            ceiling: `(b) similar ${fmt(ceilB.okRps)} req/s`,
+            ceiling:
+              `(b) similar ${fmt(ceilB.okRps)} req/s` +
+              (rec.burnAtRate && rec.cpuMsPerRequest !== undefined
+                ? `; (c) burning our ${fmt(rec.cpuMsPerRequest, 2)} ms CPU per request at ${fmt(rec.rate)} req/s: ` +
+                  pcts(rec.burnAtRate)
+                : ''),
             ratio: `${((100 * rec.result.okRps) / ceilB.okRps).toFixed(0)}% of (b)`,
             goal: 'p99 ≤ 15 ms at half its peak',
             met: rec.atRate.p99 <= 15,
@@ -319,6 +350,7 @@ async function recommendations(
   recPath: string[],
   json: Record<string, string>,
   rateDuration: number,
+  procs: number,
 ): Promise<RecResult[]> {
   const probe = await http(api.url, 'POST', recPath[0], { itemIds: [ids[0]], limit: 10 });
   if (probe.status === 404) {
@@ -339,7 +371,7 @@ async function recommendations(
     const bodies = ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
     out.push({
       label: 'recommendations (default config)',
-      ...(await peakAndHalf(rateDuration, api.url, base, recPath, bodies, json)),
+      ...(await peakAndHalf(rateDuration, api, base, recPath, bodies, json)),
     });
   }
   const put = await http(
@@ -361,7 +393,38 @@ async function recommendations(
     out.push({ label, skipped: `probe answered ${check.status}: ${check.text.slice(0, 200)}` });
     return out;
   }
-  out.push({ label, ...(await peakAndHalf(rateDuration, api.url, base, recPath, bodies, json)) });
+  const measured: RecResult = {
+    label,
+    ...(await peakAndHalf(rateDuration, api, base, recPath, bodies, json)),
+  };
+  out.push(measured);
+  if (measured.cpuMsPerRequest !== undefined && measured.rate) {
+    // Ceiling (c): the same CPU per request and the same rate, with none of our variance (one synchronous
+    // stretch, no GC churn, no Redis): the p99 this machine gives that cost, our p99's floor.
+    const bodyFile = path.join(os.tmpdir(), `recsvc-burn-${process.pid}.json`);
+    fs.writeFileSync(bodyFile, check.text);
+    const c = await startCeiling({
+      mode: 'burn',
+      processes: procs,
+      bodyFile,
+      burnMs: measured.cpuMsPerRequest,
+    });
+    try {
+      measured.burnAtRate = await runLoad({
+        ...base,
+        url: c.url,
+        method: 'POST',
+        paths: recPath,
+        bodies,
+        headers: json,
+        rate: measured.rate,
+        duration: rateDuration,
+      });
+    } finally {
+      await c.stop();
+      fs.rmSync(bodyFile, { force: true });
+    }
+  }
   return out;
 }
 
