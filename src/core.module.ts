@@ -13,7 +13,7 @@ import { EmbedderService } from './embedding/embedder.service';
 import { EmbedQueue } from './jobs/embed.queue';
 import { JobStatusRepository } from './jobs/job-status.repository';
 import { ReindexQueue } from './jobs/reindex.queue';
-import { createRedis } from './redis/redis-connection';
+import { createRedis, REDIS_FAIL_FAST_MS } from './redis/redis-connection';
 import { RedisKeys } from './redis/redis-keys';
 import { REDIS } from './redis/redis.tokens';
 
@@ -24,7 +24,11 @@ const providers = [
     provide: REDIS,
     inject: [APP_CONFIG],
     useFactory: (c: AppConfig) =>
-      createRedis(c.REDIS_URL, new Logger('Redis'), { name: 'main', autoPipelining: true }),
+      createRedis(c.REDIS_URL, new Logger('Redis'), {
+        name: 'main',
+        autoPipelining: true,
+        failFastAfterMs: REDIS_FAIL_FAST_MS,
+      }),
   },
   CatalogueRepository,
   EmbedderService,

@@ -1,13 +1,11 @@
 // RATE_LIMIT: one budget per client IP over every /v1 route, shared by replicas through Redis; 429 with Retry-After.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
-import { CatalogueRepository, textHash } from '../src/catalogue/catalogue.repository';
 import type { AppConfig } from '../src/config/config';
-import { itemText } from '../src/domain/item';
 import { deleteKeys } from '../src/redis/redis-connection';
-import { RedisKeys } from '../src/redis/redis-keys';
+import { privateRedis, stopRedis, writeSmallCatalogue } from './support/private-redis';
 import { API_KEY, freePort, listenApi, startStack, testConfig, waitFor } from './support/stack';
 
 jest.setTimeout(60_000);
@@ -152,38 +150,6 @@ describe('rate limits off (the default)', () => {
   });
 });
 
-/** A throwaway redis-server of this test's own (no persistence), stopped by its pid. */
-async function privateRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  await waitFor(async () => {
-    const r = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    try {
-      await r.connect();
-      return (await r.ping()) === 'PONG';
-    } finally {
-      r.disconnect();
-    }
-  }, `redis-server on port ${port}`);
-  return proc;
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGKILL');
-  await exited;
-}
-
 describe('rate limits while Redis is away', () => {
   let redisProc: ChildProcess | undefined;
   let api: NestFastifyApplication | undefined;
@@ -191,7 +157,7 @@ describe('rate limits while Redis is away', () => {
 
   afterAll(async () => {
     await api?.close();
-    if (redisProc) await stop(redisProc);
+    if (redisProc) await stopRedis(redisProc);
     if (config) fs.rmSync(config.INDEX_DIR_ABS, { recursive: true, force: true });
   });
 
@@ -203,29 +169,7 @@ describe('rate limits while Redis is away', () => {
       RATE_LIMIT: '3',
       TRUST_PROXY: 'true',
     });
-    // A small catalogue written in the service's own format (vectors included), so the API indexes it at start.
-    const r = new Redis(config.REDIS_URL);
-    const repo = new CatalogueRepository(r, new RedisKeys(config.REDIS_PREFIX));
-    const meta = await repo.ensureCatalogue('shop', config.EMBEDDING_MODEL);
-    const items = Array.from({ length: 20 }, (_, i) => ({
-      id: `i${i}`,
-      title: `Item ${i}`,
-      available: true,
-    }));
-    const hashes = items.map((item) => textHash(itemText(item, meta.textTemplate)));
-    await repo.upsertItems(
-      'shop',
-      items.map((item, i) => ({ item, hashes: new Map([[meta.generation, hashes[i]]]) })),
-    );
-    const vector = (i: number) => Float32Array.from({ length: 512 }, (_, d) => Math.sin((i + 1) * (d + 1)));
-    const stored = await repo.storeVectors(
-      'shop',
-      meta.generation,
-      'job',
-      items.map((item, i) => ({ id: item.id, hash: hashes[i], vector: vector(i) })),
-    );
-    expect(stored).toBe(20);
-    await r.quit();
+    await writeSmallCatalogue(config, 20);
 
     let url: string;
     ({ api, url } = await listenApi(config));
@@ -239,7 +183,7 @@ describe('rate limits while Redis is away', () => {
     for (let i = 0; i < 3; i++) expect((await get(url, route, client)).status).toBe(200);
     expect((await get(url, route, client)).status).toBe(429);
 
-    await stop(redisProc);
+    await stopRedis(redisProc);
     // Once the API has seen the connection drop, the blocked client is served at once and nothing is counted.
     await waitFor(
       async () => (await get(url, route, client)).status === 200,

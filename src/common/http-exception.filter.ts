@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { isRedisUnavailable } from '../redis/redis-connection';
 
 interface ErrorBody {
   message: string;
@@ -20,6 +21,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (isRedisUnavailable(exception)) {
+      // The connection reports the outage once (redis-connection.ts); a stack per request would flood the log.
+      void reply
+        .status(HttpStatus.SERVICE_UNAVAILABLE)
+        .header('retry-after', '1')
+        .send({ message: 'Redis is unavailable; retry shortly' });
+      return;
+    }
     const { status, body } = this.describe(exception);
     if (status >= 500)
       this.logger.error(

@@ -28,6 +28,25 @@ export interface ConnectionOptions {
    * request-path connection: concurrent requests' reads share round trips. Not for blocking or subscriber ones.
    */
   autoPipelining?: boolean;
+  /**
+   * After the connection has been down this long, new commands fail at once instead of queueing for a reconnect
+   * (ioredis would hold each for its retries, ~4 s): requests answer 503 quickly during an outage, and a blip shorter
+   * than this loses nothing. For the request-path connection; unset = always queue.
+   */
+  failFastAfterMs?: number;
+}
+
+/** How long the request-path connection may be down before new commands fail at once (see failFastAfterMs). */
+export const REDIS_FAIL_FAST_MS = 1_000;
+
+/** Errors of a command that could not reach Redis (down, or failing fast during an outage). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.message === 'Connection is closed.' ||
+    err.message.startsWith("Stream isn't writeable")
+  );
 }
 
 export function createRedis(url: string, logger: Logger, opts: ConnectionOptions): Redis {
@@ -41,7 +60,25 @@ export function createRedis(url: string, logger: Logger, opts: ConnectionOptions
   };
   const client = new Redis(url, options);
   client.on('error', (err: Error) => reportRedisError(logger, url, err));
+  let failFast: NodeJS.Timeout | undefined;
+  let wasReady = false;
+  if (opts.failFastAfterMs !== undefined) {
+    const ms = opts.failFastAfterMs;
+    client.on('close', () => {
+      // Only outages of a connection that worked: at start-up, commands wait for Redis as before.
+      if (!wasReady) return;
+      failFast ??= setTimeout(() => {
+        // Read per command by ioredis: queued commands keep waiting, new ones are rejected until 'ready'.
+        client.options.enableOfflineQueue = false;
+      }, ms).unref();
+    });
+    client.on('end', () => clearTimeout(failFast));
+  }
   client.on('ready', () => {
+    clearTimeout(failFast);
+    failFast = undefined;
+    client.options.enableOfflineQueue = true;
+    wasReady = true;
     if (lastWarned.size > 0) {
       lastWarned.clear();
       logger.log(`Redis at ${redactUrl(url)} is reachable again`);
