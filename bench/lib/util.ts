@@ -214,6 +214,21 @@ export async function http(
   return { status: res.status, body: parsed, text };
 }
 
+/** A process and (for a cluster primary) its direct children, from /proc; the process alone off Linux. */
+function withChildren(pid: number): number[] {
+  const kids: number[] = [];
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const f = `/proc/${pid}/task/${t}/children`;
+      if (fs.existsSync(f))
+        kids.push(...fs.readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+  } catch {
+    // Not Linux or gone: the process alone.
+  }
+  return [pid, ...kids];
+}
+
 /** Resident set size of a process and (for a cluster primary) its direct children, from /proc. */
 export function rssBytes(pid: number): { total: number; perProcess: number[] } {
   const read = (p: number): number => {
@@ -224,46 +239,27 @@ export function rssBytes(pid: number): { total: number; perProcess: number[] } {
       return 0;
     }
   };
-  const kids: number[] = [];
-  try {
-    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      const f = `/proc/${pid}/task/${t}/children`;
-      if (fs.existsSync(f))
-        kids.push(...fs.readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-    }
-  } catch {
-    // Not Linux or gone: report the process alone.
-  }
-  const perProcess = [pid, ...kids].map(read);
+  const perProcess = withChildren(pid).map(read);
   return { total: perProcess.reduce((a, b) => a + b, 0), perProcess };
 }
 
 /**
- * CPU milliseconds (user + system) used so far by a process and its children (e.g. node:cluster replicas under
- * their primary), from /proc; undefined off Linux. Children that exited are not counted.
+ * CPU milliseconds (user + system) used so far by a process and (for a cluster primary) its direct children, from
+ * /proc; undefined off Linux. Children that exited are not counted.
  */
-export function processTreeCpuMs(rootPid: number): number | undefined {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
+export function processTreeCpuMs(pid: number): number | undefined {
   const tick = 1000 / 100; // USER_HZ is 100 on Linux
   let total = 0;
   let found = false;
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  for (const p of withChildren(pid)) {
     let stat: string;
     try {
-      stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
     } catch {
       continue;
     }
     // Fields after "(comm) ": state ppid … utime (12th) stime (13th); comm may hold spaces.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(e);
-    if (pid !== rootPid && Number(f[1]) !== rootPid) continue;
     found = true;
     total += (Number(f[11]) + Number(f[12])) * tick;
   }

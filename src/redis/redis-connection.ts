@@ -60,31 +60,34 @@ export function createRedis(url: string, logger: Logger, opts: ConnectionOptions
   };
   const client = new Redis(url, options);
   client.on('error', (err: Error) => reportRedisError(logger, url, err));
-  let failFast: NodeJS.Timeout | undefined;
-  let wasReady = false;
-  if (opts.failFastAfterMs !== undefined) {
-    const ms = opts.failFastAfterMs;
-    client.on('close', () => {
-      // Only outages of a connection that worked: at start-up, commands wait for Redis as before.
-      if (!wasReady) return;
-      failFast ??= setTimeout(() => {
-        // Read per command by ioredis: queued commands keep waiting, new ones are rejected until 'ready'.
-        client.options.enableOfflineQueue = false;
-      }, ms).unref();
-    });
-    client.on('end', () => clearTimeout(failFast));
-  }
+  if (opts.failFastAfterMs !== undefined) failFastDuringOutages(client, opts.failFastAfterMs);
   client.on('ready', () => {
-    clearTimeout(failFast);
-    failFast = undefined;
-    client.options.enableOfflineQueue = true;
-    wasReady = true;
     if (lastWarned.size > 0) {
       lastWarned.clear();
       logger.log(`Redis at ${redactUrl(url)} is reachable again`);
     }
   });
   return client;
+}
+
+/**
+ * Once a connection that worked has been down for `ms`, new commands are rejected instead of queued (ioredis reads
+ * `enableOfflineQueue` per command; queued ones keep waiting) until it is ready again. At start-up, commands wait
+ * for Redis as before.
+ */
+function failFastDuringOutages(client: Redis, ms: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  let wasReady = false;
+  client.on('close', () => {
+    if (wasReady) timer ??= setTimeout(() => (client.options.enableOfflineQueue = false), ms).unref();
+  });
+  client.on('end', () => clearTimeout(timer));
+  client.on('ready', () => {
+    clearTimeout(timer);
+    timer = undefined;
+    client.options.enableOfflineQueue = true;
+    wasReady = true;
+  });
 }
 
 /** ioredis options from a redis:// URL, for libraries (BullMQ) that should own and close their connections. */
