@@ -1,15 +1,10 @@
+import { ChangeLog } from './change-log';
 import type { Item } from './item';
 
 interface Dated {
   id: string;
   t: number;
 }
-
-// Versions come from one counter for every map, so a map built to replace another never repeats its version.
-let versions = 0;
-
-// The ids of at least this many recent changes are kept, so a reader that fell behind by fewer catches up per id.
-const CHANGE_LOG = 1024;
 
 // More changes than this between two reads and the order is rebuilt (one sort) instead of patched (a splice each).
 const PATCH_LIMIT = 1000;
@@ -30,55 +25,35 @@ function createdAtOf(item: Item | undefined): number {
 export class ItemMap extends Map<string, Item> {
   private order: Dated[] | undefined;
   private changesSinceRead = 0;
-  private changes = ++versions;
-  private log: { version: number; id: string }[] = [];
-  /** Every change after this version is in the log. */
-  private logFrom = this.changes;
+  private readonly changes = new ChangeLog();
 
   /**
    * Changes with every set, delete and clear, and differs between maps: answers computed from the items hold while
    * it stays the same.
    */
   get version(): number {
-    return this.changes;
+    return this.changes.version;
   }
 
   /** Ids changed after `version` of this map (newest first, repeats possible); undefined when the log no longer reaches back that far or a clear came after it. */
   changedSince(version: number): string[] | undefined {
-    if (version < this.logFrom) return undefined;
-    const out: string[] = [];
-    for (let i = this.log.length - 1; i >= 0 && this.log[i].version > version; i--) out.push(this.log[i].id);
-    return out;
-  }
-
-  private changed(id: string | undefined): void {
-    this.changes = ++versions;
-    if (id === undefined) {
-      this.log = [];
-      this.logFrom = this.changes;
-      return;
-    }
-    this.log.push({ version: this.changes, id });
-    if (this.log.length > 2 * CHANGE_LOG) {
-      this.logFrom = this.log[CHANGE_LOG - 1].version;
-      this.log = this.log.slice(CHANGE_LOG);
-    }
+    return this.changes.changedSince(version);
   }
 
   override set(id: string, item: Item): this {
-    this.changed(id);
+    this.changes.record(id);
     if (this.order) this.patch(id, createdAtOf(super.get(id)), createdAtOf(item));
     return super.set(id, item);
   }
 
   override delete(id: string): boolean {
-    this.changed(id);
+    this.changes.record(id);
     if (this.order && super.has(id)) this.patch(id, createdAtOf(super.get(id)), NaN);
     return super.delete(id);
   }
 
   override clear(): void {
-    this.changed(undefined);
+    this.changes.record(undefined);
     this.order = undefined;
     super.clear();
   }

@@ -99,4 +99,6 @@ export interface VectorIndex {
   similarity?(a: string, b: string): number | undefined;
   /** Up to `n` ids spread evenly over the index, without a pass over all of them (optional). */
   sample?(n: number): string[];
+  /** Those of `found` among its first `k` that are stored and pass `options`' filters, as a search applies them (optional). */
+  keep?(found: readonly Neighbour[], k: number, options: SearchOptions): Neighbour[];
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { HierarchicalNSW } from 'hnswlib-node';
-import type { Neighbour, SearchOptions, VectorIndex } from '../domain/vector-index';
+import { ChangeLog } from '../domain/change-log';
+import type { Neighbour, SearchOptions, VectorIndex, VersionedItems } from '../domain/vector-index';
 
 /** The id map saved beside an hnswlib file: label → id (null for freed labels). */
 export interface HnswLabels {
@@ -24,7 +25,7 @@ const Q8_MAGIC = 'RQ8\u0001';
 const Q8_HEADER = 12;
 
 /** hnswlib-node behind the VectorIndex interface: string ids ↔ integer labels, growth, soft deletes. */
-export class HnswIndex implements VectorIndex {
+export class HnswIndex implements VectorIndex, VersionedItems {
   private readonly hnsw: HierarchicalNSW;
   private readonly labelOf = new Map<string, number>();
   private idOf: (string | undefined)[] = [];
@@ -49,6 +50,8 @@ export class HnswIndex implements VectorIndex {
   private readonly scratch: number[];
   /** Saves in flight (save, saveQuantised): the graph and the int8 copies must not change under them. */
   private saving = 0;
+  /** Ids whose vector was added, replaced or removed, so cached answers (neighbour lists) catch up per id. */
+  private readonly changes = new ChangeLog();
 
   constructor(
     readonly dimension: number,
@@ -209,10 +212,21 @@ export class HnswIndex implements VectorIndex {
     return out;
   }
 
+  /** Changes with every upsert and remove. */
+  get version(): number {
+    return this.changes.version;
+  }
+
+  /** Ids upserted or removed after `version` (newest first, repeats possible); undefined when that is no longer known. */
+  changedSince(version: number): string[] | undefined {
+    return this.changes.changedSince(version);
+  }
+
   upsert(id: string, vector: Float32Array): void {
     this.assertNotSaving();
     // plain() rejects a vector of another dimension.
     const point = this.plain(vector);
+    this.changes.record(id);
     const existing = this.labelOf.get(id);
     if (existing !== undefined) {
       this.hnsw.addPoint(point, existing, false);
@@ -248,6 +262,7 @@ export class HnswIndex implements VectorIndex {
     const label = this.labelOf.get(id);
     if (label === undefined) return false;
     this.hnsw.markDelete(label);
+    this.changes.record(id);
     this.labelOf.delete(id);
     this.recent.delete(id);
     this.qScale[label] = NOT_QUANTISED;
@@ -323,6 +338,17 @@ export class HnswIndex implements VectorIndex {
     } finally {
       if (ef !== this.efSearch) this.hnsw.setEf(this.efSearch);
     }
+  }
+
+  /** Those of `found` among its first `k` that pass a search's filters, asked as a search asks them (memo included). */
+  keep(found: readonly Neighbour[], k: number, options: SearchOptions): Neighbour[] {
+    const passes = this.labelTest(options);
+    const out: Neighbour[] = [];
+    for (let i = 0; i < found.length && i < k; i++) {
+      const label = this.labelOf.get(found[i].id);
+      if (label !== undefined && (!passes || passes(label))) out.push(found[i]);
+    }
+    return out;
   }
 
   /**

@@ -25,6 +25,7 @@ import {
   type RankingConfig,
   type SourceName,
 } from '../domain/ranking';
+import { isVersioned, NeighbourCache } from '../domain/neighbour-cache';
 import { FilterMemo, type VectorIndex } from '../domain/vector-index';
 import { EmbedderService } from '../embedding/embedder.service';
 import { IndexRegistry, type CatalogueView } from '../index/index-registry';
@@ -91,6 +92,7 @@ export class RecommendService {
     private readonly served: RecommendationRepository,
     private readonly signals: SignalsReader,
     private readonly embedders: EmbedderService,
+    private readonly neighbours: NeighbourCache,
   ) {}
 
   async recommend(c: string, req: RecommendRequest): Promise<RecommendResponse> {
@@ -241,6 +243,15 @@ export class RecommendService {
       (opts.alreadyServed?.size ?? 0) + req.exclude.length + contextIds.length + (fromHistory?.size ?? 0);
     // Sources asking around the same vector (similar and a one-interest user, say) share one walk per request.
     const walks = new Map<Float32Array, { k: number; found: Candidate[] }>();
+    const itemQueries = new Map<Float32Array, string>();
+    const neighbours = this.neighbours;
+    const nearest =
+      index && isVersioned(index) && neighbours.capacity > 0
+        ? (q: Float32Array, k: number) => {
+            const id = itemQueries.get(q);
+            return id === undefined ? undefined : neighbours.nearest(index, id, k);
+          }
+        : undefined;
     const search = (queries: readonly Float32Array[], k: number): Candidate[] => {
       if (!index || queries.length === 0) return [];
       const prior = queries.length === 1 ? walks.get(queries[0]) : undefined;
@@ -271,6 +282,7 @@ export class RecommendService {
         enough: req.limit,
         topUp: Math.max(MIN_TOP_UP, 5 * req.limit),
         oversample: 1,
+        nearest,
       }).candidates;
       if (queries.length === 1) walks.set(queries[0], { k, found });
       return found;
@@ -290,7 +302,7 @@ export class RecommendService {
     const run = async (source: SourceName, limit: number): Promise<[SourceName, Candidate[]]> => {
       switch (source) {
         case 'similar':
-          return [source, search(this.contextQueries(index, req), limit)];
+          return [source, search(this.contextQueries(index, req, itemQueries), limit)];
         case 'query': {
           if (!req.query || !view.index) return [source, []];
           const v = await this.embedQuery(view.index.model, req.query);
@@ -411,15 +423,25 @@ export class RecommendService {
   private contextQueries(
     index: VectorIndex | undefined,
     req: Pick<RecommendContext, 'itemIds' | 'sessionItemIds' | 'positive' | 'negative'>,
+    /** Filled with query vector → item id for queries that are one stored item's vector. */
+    itemQueries: Map<Float32Array, string>,
   ): Float32Array[] {
     if (!index) return [];
     const vectors = (ids: readonly string[]): Float32Array[] =>
       ids.map((id) => index.vector(id)).filter((v): v is Float32Array => v !== undefined);
-    const context = vectors([...req.itemIds, ...req.sessionItemIds.slice(-MAX_SEPARATE_QUERIES)]);
+    const contextIds = [...req.itemIds, ...req.sessionItemIds.slice(-MAX_SEPARATE_QUERIES)];
+    const context = vectors(contextIds);
     const positives = vectors(req.positive);
     const negatives = vectors(req.negative);
     if (positives.length === 0 && negatives.length === 0) {
-      if (context.length <= MAX_SEPARATE_QUERIES) return context;
+      if (context.length <= MAX_SEPARATE_QUERIES) {
+        // Each query is a stored item's own vector: its kept neighbour list can stand in for the walk.
+        for (const id of contextIds) {
+          const v = index.vector(id);
+          if (v) itemQueries.set(v, id);
+        }
+        return context;
+      }
       const avg = recommendVector(context);
       return avg ? [avg] : [];
     }

@@ -153,6 +153,37 @@ describe('similarCandidates with a selective filter', () => {
     expect(recall).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('takes a known unfiltered neighbour list instead of the unfiltered walk, filtering it the same way', () => {
+    const even = (id: string): boolean => Number(id.slice(5)) % 2 === 0;
+    const known = hnsw.search(query, 200);
+    const asked: number[] = [];
+    const search = jest.spyOn(hnsw, 'search');
+    try {
+      const res = similarCandidates(hnsw, [query], 20, {
+        filter: even,
+        nearest: (q, k) => {
+          asked.push(k);
+          return q === query ? known : undefined;
+        },
+      });
+      expect(search).not.toHaveBeenCalled();
+      expect(res.strategy).toBe('ann-post');
+      // The list's own passing ids, best first: what the unfiltered walk and its post-filter would give.
+      expect(res.candidates.map((c) => c.id)).toEqual(
+        known
+          .filter((n) => even(n.id))
+          .slice(0, 20)
+          .map((n) => n.id),
+      );
+      // Asked for the same breadth the walk would have taken; a query it does not know is walked as before.
+      expect(asked[0]).toBeGreaterThanOrEqual(40);
+      similarCandidates(hnsw, [randomVector(rng(5), DIM)], 20, { filter: even, nearest: () => undefined });
+      expect(search).toHaveBeenCalledTimes(1);
+    } finally {
+      search.mockRestore();
+    }
+  });
+
   it('walks with the filter inside when it is selective but not rare (1 in 7)', () => {
     const tenth = (id: string): boolean => Number(id.slice(5)) % 7 === 3;
     const res = similarCandidates(hnsw, [query], 20, { filter: tenth });

@@ -35,6 +35,11 @@ export interface SimilarOptions {
   topUp?: number;
   /** Ids sampled for the estimate; default 1000. */
   sampleSize?: number;
+  /**
+   * The unfiltered top k around a query when already known (a stored item's kept neighbour list), best first;
+   * used instead of the unfiltered walk, with the filters applied here. Undefined: walk.
+   */
+  nearest?: (query: Float32Array, k: number) => readonly Neighbour[] | undefined;
   ef?: number;
 }
 
@@ -153,7 +158,14 @@ export function similarCandidates(
     // A margin for sampling error only when every one of k is needed; otherwise a few short of k is fine.
     const margin = enough < k ? 4 : Math.ceil(0.1 * k) + 4;
     const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + margin);
-    survivors = queries.map((q) => index.search(q, wide, { ...filters, filterAfter: true }));
+    survivors = queries.map((q) => {
+      const known = options.nearest?.(q, wide);
+      if (!known) return index.search(q, wide, { ...filters, filterAfter: true });
+      if (index.keep) return index.keep(known, wide, filters);
+      const passing: Neighbour[] = [];
+      for (let i = 0; i < known.length && i < wide; i++) if (accept(known[i].id)) passing.push(known[i]);
+      return passing;
+    });
     const merged = mergeMax(survivors, k);
     if (merged.length >= enough || wide >= index.size) {
       return { candidates: merged, strategy: 'ann-post', estimatedMatchFraction: fraction };

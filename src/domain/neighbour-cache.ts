@@ -1,0 +1,112 @@
+import { byScoreThenId } from './ranking/candidates';
+import type { Neighbour, VectorIndex, VersionedItems } from './vector-index';
+import { dot } from './vector-math';
+
+/** An index that says which ids changed since a version (HnswIndex): what the cache needs to stay exact. */
+export type VersionedIndex = VectorIndex & VersionedItems;
+
+export function isVersioned(index: VectorIndex): index is VersionedIndex {
+  const v = index as Partial<VersionedItems>;
+  return typeof v.version === 'number' && typeof v.changedSince === 'function';
+}
+
+interface Entry {
+  /** Best first (score, then id); every stored item scoring at least `floor` is in it, up to the walk's recall. */
+  list: Neighbour[];
+  /** -Infinity once the walk returned the whole index. */
+  floor: number;
+  /** The item's vector when the list was walked (a change of it means a new walk). */
+  vector: Float32Array;
+  /** The index's version the list is up to date with. */
+  version: number;
+}
+
+// A walk asks for this much more than needed, so removals and slightly longer asks do not each need a new walk.
+const HEADROOM = 1.25;
+// More changes than this since an entry was last read and a new walk costs less than a cosine per change.
+const MAX_CATCH_UP = 256;
+
+/**
+ * Unfiltered nearest neighbours of stored items, kept between requests: item-to-item lists as item-based
+ * recommenders keep them, without a batch job. A list is walked on first use and then kept exact as the index
+ * changes: at each read it catches up with the ids upserted or removed since (one cosine each), instead of walking
+ * the graph again. Least recently used lists go first beyond `capacity` per index.
+ */
+export class NeighbourCache {
+  private readonly byIndex = new WeakMap<VersionedIndex, Map<string, Entry>>();
+
+  constructor(
+    /** Lists kept per index (each ~2 KB at k 200); 0 turns the cache off. */
+    readonly capacity: number,
+  ) {}
+
+  /**
+   * At least the top `k` stored items around stored item `id` (itself included, as a walk finds it), best first,
+   * or fewer when the index holds fewer; undefined when `id` is not in the index or the cache is off. The list is
+   * the cache's own: read it before the next call, never change it.
+   */
+  nearest(index: VersionedIndex, id: string, k: number): readonly Neighbour[] | undefined {
+    if (this.capacity <= 0 || k <= 0) return undefined;
+    let entries = this.byIndex.get(index);
+    if (!entries) {
+      entries = new Map();
+      this.byIndex.set(index, entries);
+    }
+    const kept = entries.get(id);
+    // Map order is insertion order: re-inserting makes the first key the least recently used.
+    if (kept) entries.delete(id);
+    const entry = kept && catchUp(index, id, kept) && covers(kept, k) ? kept : walk(index, id, k);
+    if (!entry) return undefined;
+    entries.set(id, entry);
+    if (entries.size > this.capacity) entries.delete(entries.keys().next().value!);
+    return entry.list;
+  }
+}
+
+/** The list holds the true top k (everything above its floor is in it) or the whole index. */
+function covers(entry: Entry, k: number): boolean {
+  return entry.list.length >= k || entry.floor === -Infinity;
+}
+
+function walk(index: VersionedIndex, id: string, k: number): Entry | undefined {
+  const vector = index.vector(id);
+  if (!vector) return undefined;
+  const list = index.search(vector, Math.ceil(k * HEADROOM)).sort(byScoreThenId);
+  const floor =
+    list.length >= index.size ? -Infinity : list.length > 0 ? list[list.length - 1].score : Infinity;
+  return { list, floor, vector, version: index.version };
+}
+
+/**
+ * Brings a list up to date with the ids changed since it was: drops each, and puts it back where it now scores
+ * if it is still stored and scores at least the floor. False when only a new walk can tell (the item itself
+ * changed, or too much did).
+ */
+function catchUp(index: VersionedIndex, id: string, entry: Entry): boolean {
+  if (entry.version === index.version) return true;
+  const changed = index.changedSince(entry.version);
+  if (!changed || changed.length > MAX_CATCH_UP) return false;
+  const done = new Set<string>();
+  for (const other of changed) {
+    if (other === id) return false;
+    if (done.has(other)) continue;
+    done.add(other);
+    const list = entry.list;
+    const at = list.findIndex((n) => n.id === other);
+    if (at >= 0) list.splice(at, 1);
+    const v = index.vector(other);
+    if (!v || v.length !== entry.vector.length) continue;
+    const n: Neighbour = { id: other, score: dot(entry.vector, v) };
+    if (n.score < entry.floor) continue;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byScoreThenId(list[mid], n) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, n);
+  }
+  entry.version = index.version;
+  return true;
+}

@@ -1,0 +1,130 @@
+import { ExactIndex } from '../domain/exact-index';
+import { NeighbourCache } from '../domain/neighbour-cache';
+import { normalize } from '../domain/vector-math';
+import { HnswIndex } from './hnsw-index';
+
+function randomVectors(n: number, dim: number, seed = 7): Float32Array[] {
+  let s = seed;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  return Array.from({ length: n }, () => normalize(Float32Array.from({ length: dim }, rnd)));
+}
+
+const DIM = 24;
+
+/** An HNSW index (ef high enough to be exact at this size) and the exact oracle, kept in step. */
+function indexes(n: number) {
+  const hnsw = new HnswIndex(DIM, { m: 16, efConstruction: 200, efSearch: 400, initialCapacity: 64 });
+  const exact = new ExactIndex(DIM);
+  const upsert = (id: string, v: Float32Array) => {
+    hnsw.upsert(id, v);
+    exact.upsert(id, v);
+  };
+  const remove = (id: string) => {
+    hnsw.remove(id);
+    exact.remove(id);
+  };
+  randomVectors(n, DIM).forEach((v, i) => upsert(`i${i}`, v));
+  const walks = jest.spyOn(hnsw, 'search');
+  const truth = (id: string, k: number) => exact.search(exact.vector(id)!, k).map((n) => n.id);
+  return { hnsw, exact, upsert, remove, walks, truth };
+}
+
+const ids = (list: readonly { id: string }[] | undefined, k: number) => list!.slice(0, k).map((n) => n.id);
+
+/** A vector close to `v` (cosine ~0.99). */
+function near(v: Float32Array, seed: number): Float32Array {
+  const noise = randomVectors(1, DIM, seed)[0];
+  return normalize(v.map((x, i) => x + 0.1 * noise[i]));
+}
+
+describe('NeighbourCache', () => {
+  it('walks once, then catches up with upserts and removes: always the exact top k, no second walk', () => {
+    const { hnsw, upsert, remove, walks, truth } = indexes(800);
+    const cache = new NeighbourCache(100);
+    const k = 30;
+    expect(ids(cache.nearest(hnsw, 'i1', k), k)).toEqual(truth('i1', k));
+    expect(walks).toHaveBeenCalledTimes(1);
+
+    // A new item right next to i1 comes in second (after i1 itself), with the score a walk gives it.
+    upsert('new', near(hnsw.vector('i1')!, 99));
+    const after = cache.nearest(hnsw, 'i1', k)!;
+    expect(ids(after, k)).toEqual(truth('i1', k));
+    expect(after[1].id).toBe('new');
+    const walked = hnsw.search(hnsw.vector('i1')!, 3).find((n) => n.id === 'new')!;
+    expect(after[1].score).toBeCloseTo(walked.score, 5);
+    walks.mockClear();
+
+    // A neighbour removed, another moved far away, a far item added: each handled where it now belongs.
+    const [, , second, third] = truth('i1', 4);
+    remove(second);
+    upsert(third, randomVectors(1, DIM, 1234)[0]);
+    upsert(
+      'far',
+      hnsw.vector('i1')!.map((x) => -x),
+    );
+    expect(ids(cache.nearest(hnsw, 'i1', k), k)).toEqual(truth('i1', k));
+    expect(cache.nearest(hnsw, 'i1', k)!.some((n) => n.id === second || n.id === 'far')).toBe(false);
+    expect(walks).not.toHaveBeenCalled();
+  });
+
+  it("walks again when the item's own vector changed, or too much changed since", () => {
+    const { hnsw, upsert, walks, truth } = indexes(600);
+    const cache = new NeighbourCache(100);
+    cache.nearest(hnsw, 'i5', 20);
+    upsert('i5', randomVectors(1, DIM, 555)[0]);
+    expect(ids(cache.nearest(hnsw, 'i5', 20), 20)).toEqual(truth('i5', 20));
+    expect(walks).toHaveBeenCalledTimes(2);
+
+    randomVectors(300, DIM, 77).forEach((v, i) => upsert(`bulk${i}`, v));
+    expect(ids(cache.nearest(hnsw, 'i5', 20), 20)).toEqual(truth('i5', 20));
+    expect(walks).toHaveBeenCalledTimes(3);
+  });
+
+  it('walks again for a longer list than it holds, and when removals leave it short', () => {
+    const { hnsw, remove, walks, truth } = indexes(600);
+    const cache = new NeighbourCache(100);
+    cache.nearest(hnsw, 'i2', 8); // walks for 10
+    cache.nearest(hnsw, 'i2', 10);
+    expect(walks).toHaveBeenCalledTimes(1);
+    expect(ids(cache.nearest(hnsw, 'i2', 40), 40)).toEqual(truth('i2', 40));
+    expect(walks).toHaveBeenCalledTimes(2);
+
+    // 50 kept; with 45 of them removed only 5 are known to be the best, so 8 needs a new walk.
+    for (const id of truth('i2', 46).slice(1)) remove(id);
+    expect(ids(cache.nearest(hnsw, 'i2', 8), 8)).toEqual(truth('i2', 8));
+    expect(walks).toHaveBeenCalledTimes(3);
+  });
+
+  it('a list covering the whole index takes every new item', () => {
+    const { hnsw, upsert, walks, truth } = indexes(12);
+    const cache = new NeighbourCache(100);
+    expect(cache.nearest(hnsw, 'i0', 50)).toHaveLength(12);
+    upsert(
+      'far',
+      hnsw.vector('i0')!.map((x) => -x),
+    );
+    expect(ids(cache.nearest(hnsw, 'i0', 50), 13)).toEqual(truth('i0', 13));
+    expect(walks).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps at most `capacity` lists per index, the least recently used going first', () => {
+    const { hnsw, walks } = indexes(200);
+    const cache = new NeighbourCache(2);
+    cache.nearest(hnsw, 'i1', 10);
+    cache.nearest(hnsw, 'i2', 10);
+    cache.nearest(hnsw, 'i1', 10);
+    cache.nearest(hnsw, 'i3', 10); // i2 goes
+    expect(walks).toHaveBeenCalledTimes(3);
+    cache.nearest(hnsw, 'i1', 10);
+    expect(walks).toHaveBeenCalledTimes(3);
+    cache.nearest(hnsw, 'i2', 10);
+    expect(walks).toHaveBeenCalledTimes(4);
+  });
+
+  it('answers undefined for an id not in the index, and when turned off', () => {
+    const { hnsw, walks } = indexes(50);
+    expect(new NeighbourCache(10).nearest(hnsw, 'nope', 5)).toBeUndefined();
+    expect(new NeighbourCache(0).nearest(hnsw, 'i1', 5)).toBeUndefined();
+    expect(walks).not.toHaveBeenCalled();
+  });
+});
