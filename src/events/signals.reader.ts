@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Candidate } from '../domain/ranking';
 import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
@@ -27,7 +27,7 @@ import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 import { CollaborativeModels } from './collaborative-models';
-import { RecentReads } from './recent-reads';
+import { RecentReads, type ReadValues } from './recent-reads';
 
 export interface Who {
   userId?: string;
@@ -55,6 +55,7 @@ export class EventSignalsReader extends SignalsReader {
   // Catalogue-wide and slow-moving, asked for by every request: shared for SIGNALS_CACHE_MS.
   private readonly popularityReads: RecentReads<number>;
   private readonly trendingReads: RecentReads<TrendingPage>;
+  private readonly logger = new Logger(EventSignalsReader.name);
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -64,8 +65,17 @@ export class EventSignalsReader extends SignalsReader {
     private readonly collaborativeModels: CollaborativeModels,
   ) {
     super();
-    this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS);
-    this.trendingReads = new RecentReads(config.SIGNALS_CACHE_MS, 1_000);
+    // Background re-reads that fail leave the stale values in place; one warning a minute says so.
+    let warnedAt = -Infinity;
+    const warn = (err: unknown): void => {
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      this.logger.warn(
+        `Background re-read of popularity/trending failed (serving what was read before): ${String(err)}`,
+      );
+    };
+    this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS, 100_000, Date.now, warn);
+    this.trendingReads = new RecentReads(config.SIGNALS_CACHE_MS, 1_000, Date.now, warn);
   }
 
   /** Seam: trending = decayed popularity (minus what the user disliked). */
@@ -178,7 +188,7 @@ export class EventSignalsReader extends SignalsReader {
   }
 
   /** Popularity of some items on the trending scale (0 when never seen); the map may hold other ids too. */
-  async popularity(catalogue: string, ids: Iterable<string>): Promise<ReadonlyMap<string, number>> {
+  async popularity(catalogue: string, ids: Iterable<string>): Promise<ReadValues<number>> {
     return this.popularityReads.read(catalogue, ids, async (missing) => {
       const { reply, scale } = await this.scaled<(string | null)[]>(catalogue, (p, key) =>
         p.zmscore(key, ...missing),

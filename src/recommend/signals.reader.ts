@@ -35,6 +35,9 @@ export abstract class SignalsReader {
   abstract collaborative(req: SignalRequest): Promise<Candidate[]>;
   /** A user's and/or session's interactions, oldest first (exclusions and the sources above read them). */
   abstract history(catalogue: string, who: { userId?: string; sessionId?: string }): Promise<HistoryEvent[]>;
-  /** Popularity of each id (absent = 0), in at most one round trip; the map may also hold other ids. */
-  abstract popularity(catalogue: string, ids: Iterable<string>): Promise<ReadonlyMap<string, number>>;
+  /** Popularity of each id (absent = 0), in at most one round trip; it may also know other ids. Read it at once. */
+  abstract popularity(
+    catalogue: string,
+    ids: Iterable<string>,
+  ): Promise<{ get(id: string): number | undefined }>;
 }
