@@ -220,7 +220,9 @@ export function rank(input: RankInput): RankedItem[] {
     }
     const similarity = w.combine === 'sum' ? sum : 1 - miss;
     const popularity = logMaxPop > 0 ? Math.min(1, Math.log1p(popularityOf(id)) / logMaxPop) : 0;
-    const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
+    // Parsing a date per candidate is not free: only when it counts or is shown.
+    const created =
+      item.createdAt && (w.freshness.weight !== 0 || input.explain) ? Date.parse(item.createdAt) : NaN;
     const freshness = Number.isNaN(created) ? 0 : Math.pow(2, -Math.max(0, now - created) / halfLifeMs);
     const base = w.similarity * similarity + w.popularity * popularity + w.freshness.weight * freshness;
     let boosts = NONE;
