@@ -1,5 +1,5 @@
 import { byScoreThenId } from './ranking/candidates';
-import type { Neighbour, VectorIndex, VersionedItems } from './vector-index';
+import type { NeighbourList, VectorIndex, VersionedItems } from './vector-index';
 import { dot } from './vector-math';
 
 /** An index that says which ids changed since a version (HnswIndex): what the cache needs to stay exact. */
@@ -11,12 +11,15 @@ export function isVersioned(index: VectorIndex): index is VersionedIndex {
 }
 
 interface Entry {
-  /** Best first (score, then id); every stored item scoring at least `floor` is in it, up to the walk's recall. */
-  list: Neighbour[];
+  /**
+   * Best first (score, then id); every stored item scoring at least `floor` is in it, up to the walk's recall. Two
+   * parallel arrays (the id strings are the index's own; the scores unboxed doubles): ~12 bytes per neighbour where
+   * {id, score} objects took ~60.
+   */
+  ids: string[];
+  scores: number[];
   /** -Infinity once the walk returned the whole index. */
   floor: number;
-  /** The item's vector when the list was walked (a change of it means a new walk). */
-  vector: Float32Array;
   /** The index's version the list is up to date with. */
   version: number;
 }
@@ -36,7 +39,7 @@ export class NeighbourCache {
   private readonly byIndex = new WeakMap<VersionedIndex, Map<string, Entry>>();
 
   constructor(
-    /** Lists kept per index (each ~2 KB at k 200); 0 turns the cache off. */
+    /** Lists kept per index (each ~4–5 KB at a `similar` limit of 200); 0 turns the cache off. */
     readonly capacity: number,
   ) {}
 
@@ -45,7 +48,7 @@ export class NeighbourCache {
    * or fewer when the index holds fewer; undefined when `id` is not in the index or the cache is off. The list is
    * the cache's own: read it before the next call, never change it.
    */
-  nearest(index: VersionedIndex, id: string, k: number): readonly Neighbour[] | undefined {
+  nearest(index: VersionedIndex, id: string, k: number): NeighbourList | undefined {
     if (this.capacity <= 0 || k <= 0) return undefined;
     let entries = this.byIndex.get(index);
     if (!entries) {
@@ -59,22 +62,28 @@ export class NeighbourCache {
     if (!entry) return undefined;
     entries.set(id, entry);
     if (entries.size > this.capacity) entries.delete(entries.keys().next().value!);
-    return entry.list;
+    return entry;
   }
 }
 
 /** The list holds the true top k (everything above its floor is in it) or the whole index. */
 function covers(entry: Entry, k: number): boolean {
-  return entry.list.length >= k || entry.floor === -Infinity;
+  return entry.ids.length >= k || entry.floor === -Infinity;
 }
 
 function walk(index: VersionedIndex, id: string, k: number): Entry | undefined {
   const vector = index.vector(id);
   if (!vector) return undefined;
-  const list = index.search(vector, Math.ceil(k * HEADROOM)).sort(byScoreThenId);
-  const floor =
-    list.length >= index.size ? -Infinity : list.length > 0 ? list[list.length - 1].score : Infinity;
-  return { list, floor, vector, version: index.version };
+  const found = index.search(vector, Math.ceil(k * HEADROOM)).sort(byScoreThenId);
+  const n = found.length;
+  const floor = n >= index.size ? -Infinity : n > 0 ? found[n - 1].score : Infinity;
+  const ids = new Array<string>(n);
+  const scores = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    ids[i] = found[i].id;
+    scores[i] = found[i].score;
+  }
+  return { ids, scores, floor, version: index.version };
 }
 
 /**
@@ -86,26 +95,34 @@ function catchUp(index: VersionedIndex, id: string, entry: Entry): boolean {
   if (entry.version === index.version) return true;
   const changed = index.changedSince(entry.version);
   if (!changed || changed.length > MAX_CATCH_UP) return false;
+  // Not kept in the entry (2 KB at 512 dimensions): read again only when there is something to catch up with.
+  const vector = index.vector(id);
+  if (!vector) return false;
   const done = new Set<string>();
+  const { ids, scores } = entry;
   for (const other of changed) {
     if (other === id) return false;
     if (done.has(other)) continue;
     done.add(other);
-    const list = entry.list;
-    const at = list.findIndex((n) => n.id === other);
-    if (at >= 0) list.splice(at, 1);
+    const at = ids.indexOf(other);
+    if (at >= 0) {
+      ids.splice(at, 1);
+      scores.splice(at, 1);
+    }
     const v = index.vector(other);
-    if (!v || v.length !== entry.vector.length) continue;
-    const n: Neighbour = { id: other, score: dot(entry.vector, v) };
-    if (n.score < entry.floor) continue;
+    if (!v || v.length !== vector.length) continue;
+    const score = dot(vector, v);
+    if (score < entry.floor) continue;
+    // First position that does not sort before (score, other): best first, ties by id.
     let lo = 0;
-    let hi = list.length;
+    let hi = ids.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (byScoreThenId(list[mid], n) < 0) lo = mid + 1;
+      if (scores[mid] > score || (scores[mid] === score && ids[mid] < other)) lo = mid + 1;
       else hi = mid;
     }
-    list.splice(lo, 0, n);
+    ids.splice(lo, 0, other);
+    scores.splice(lo, 0, score);
   }
   entry.version = index.version;
   return true;

@@ -5,6 +5,12 @@ export interface Neighbour {
   score: number;
 }
 
+/** Neighbours best first as two parallel arrays (`ids[i]` scored `scores[i]`): the compact form of a list kept long. */
+export interface NeighbourList {
+  readonly ids: readonly string[];
+  readonly scores: readonly number[];
+}
+
 export interface SearchOptions {
   /** Only ids for which this returns true are returned (the index oversamples to honour it). */
   filter?: (id: string) => boolean;
@@ -100,5 +106,5 @@ export interface VectorIndex {
   /** Up to `n` ids spread evenly over the index, without a pass over all of them (optional). */
   sample?(n: number): string[];
   /** Those of `found` among its first `k` that are stored and pass `options`' filters, as a search applies them (optional). */
-  keep?(found: readonly Neighbour[], k: number, options: SearchOptions): Neighbour[];
+  keep?(found: NeighbourList, k: number, options: SearchOptions): Neighbour[];
 }

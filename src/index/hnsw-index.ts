@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
 import { HierarchicalNSW } from 'hnswlib-node';
 import { ChangeLog } from '../domain/change-log';
-import type { Neighbour, SearchOptions, VectorIndex, VersionedItems } from '../domain/vector-index';
+import type {
+  Neighbour,
+  NeighbourList,
+  SearchOptions,
+  VectorIndex,
+  VersionedItems,
+} from '../domain/vector-index';
 
 /** The id map saved beside an hnswlib file: label → id (null for freed labels). */
 export interface HnswLabels {
@@ -341,12 +347,12 @@ export class HnswIndex implements VectorIndex, VersionedItems {
   }
 
   /** Those of `found` among its first `k` that pass a search's filters, asked as a search asks them (memo included). */
-  keep(found: readonly Neighbour[], k: number, options: SearchOptions): Neighbour[] {
+  keep({ ids, scores }: NeighbourList, k: number, options: SearchOptions): Neighbour[] {
     const passes = this.labelTest(options);
     const out: Neighbour[] = [];
-    for (let i = 0; i < found.length && i < k; i++) {
-      const label = this.labelOf.get(found[i].id);
-      if (label !== undefined && (!passes || passes(label))) out.push(found[i]);
+    for (let i = 0; i < ids.length && i < k; i++) {
+      const label = this.labelOf.get(ids[i]);
+      if (label !== undefined && (!passes || passes(label))) out.push({ id: ids[i], score: scores[i] });
     }
     return out;
   }

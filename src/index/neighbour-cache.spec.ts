@@ -1,5 +1,6 @@
 import { ExactIndex } from '../domain/exact-index';
 import { NeighbourCache } from '../domain/neighbour-cache';
+import type { NeighbourList } from '../domain/vector-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
 
@@ -29,7 +30,7 @@ function indexes(n: number) {
   return { hnsw, exact, upsert, remove, walks, truth };
 }
 
-const ids = (list: readonly { id: string }[] | undefined, k: number) => list!.slice(0, k).map((n) => n.id);
+const ids = (list: NeighbourList | undefined, k: number) => list!.ids.slice(0, k);
 
 /** A vector close to `v` (cosine ~0.99). */
 function near(v: Float32Array, seed: number): Float32Array {
@@ -49,9 +50,9 @@ describe('NeighbourCache', () => {
     upsert('new', near(hnsw.vector('i1')!, 99));
     const after = cache.nearest(hnsw, 'i1', k)!;
     expect(ids(after, k)).toEqual(truth('i1', k));
-    expect(after[1].id).toBe('new');
+    expect(after.ids[1]).toBe('new');
     const walked = hnsw.search(hnsw.vector('i1')!, 3).find((n) => n.id === 'new')!;
-    expect(after[1].score).toBeCloseTo(walked.score, 5);
+    expect(after.scores[1]).toBeCloseTo(walked.score, 5);
     walks.mockClear();
 
     // A neighbour removed, another moved far away, a far item added: each handled where it now belongs.
@@ -63,7 +64,7 @@ describe('NeighbourCache', () => {
       hnsw.vector('i1')!.map((x) => -x),
     );
     expect(ids(cache.nearest(hnsw, 'i1', k), k)).toEqual(truth('i1', k));
-    expect(cache.nearest(hnsw, 'i1', k)!.some((n) => n.id === second || n.id === 'far')).toBe(false);
+    expect(cache.nearest(hnsw, 'i1', k)!.ids.some((id) => id === second || id === 'far')).toBe(false);
     expect(walks).not.toHaveBeenCalled();
   });
 
@@ -98,7 +99,7 @@ describe('NeighbourCache', () => {
   it('a list covering the whole index takes every new item', () => {
     const { hnsw, upsert, walks, truth } = indexes(12);
     const cache = new NeighbourCache(100);
-    expect(cache.nearest(hnsw, 'i0', 50)).toHaveLength(12);
+    expect(cache.nearest(hnsw, 'i0', 50)!.ids).toHaveLength(12);
     upsert(
       'far',
       hnsw.vector('i0')!.map((x) => -x),

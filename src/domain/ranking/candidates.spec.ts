@@ -163,7 +163,7 @@ describe('similarCandidates with a selective filter', () => {
         filter: even,
         nearest: (q, k) => {
           asked.push(k);
-          return q === query ? known : undefined;
+          return q === query ? { ids: known.map((n) => n.id), scores: known.map((n) => n.score) } : undefined;
         },
       });
       expect(search).not.toHaveBeenCalled();

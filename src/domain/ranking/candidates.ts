@@ -1,5 +1,5 @@
 import { exactSearch } from '../exact-index';
-import type { FilterMemo, Neighbour, SearchOptions, VectorIndex } from '../vector-index';
+import type { FilterMemo, Neighbour, NeighbourList, SearchOptions, VectorIndex } from '../vector-index';
 import { normalize } from '../vector-math';
 
 /** One candidate from one source; `score` is on the source's own scale (cosine for vector sources). */
@@ -39,7 +39,7 @@ export interface SimilarOptions {
    * The unfiltered top k around a query when already known (a stored item's kept neighbour list), best first;
    * used instead of the unfiltered walk, with the filters applied here. Undefined: walk.
    */
-  nearest?: (query: Float32Array, k: number) => readonly Neighbour[] | undefined;
+  nearest?: (query: Float32Array, k: number) => NeighbourList | undefined;
   ef?: number;
 }
 
@@ -163,7 +163,9 @@ export function similarCandidates(
       if (!known) return index.search(q, wide, { ...filters, filterAfter: true });
       if (index.keep) return index.keep(known, wide, filters);
       const passing: Neighbour[] = [];
-      for (let i = 0; i < known.length && i < wide; i++) if (accept(known[i].id)) passing.push(known[i]);
+      for (let i = 0; i < known.ids.length && i < wide; i++) {
+        if (accept(known.ids[i])) passing.push({ id: known.ids[i], score: known.scores[i] });
+      }
       return passing;
     });
     const merged = mergeMax(survivors, k);
