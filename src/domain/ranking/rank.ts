@@ -83,19 +83,24 @@ const RELEVANCE_SOURCES: ReadonlySet<SourceName> = new Set([
 ]);
 const DAY_MS = 86_400_000;
 
-interface Scored extends ScoreComponents {
+interface Scored {
   id: string;
   item: Item;
   score: number;
   categories?: readonly string[];
   entry: MergedEntry | undefined;
-  boosts: number[];
-  buries: number[];
+  /** Only when explaining: each candidate's components, for the few that make the page. */
+  parts?: ScoreComponents & { boosts: number[]; buries: number[] };
 }
 
+/**
+ * One source's normalised, weighted score for an id, chained to the id's next source (config order). One object per
+ * (id, source) pair: most ids come from one source, and this runs for every candidate of every request.
+ */
 interface MergedEntry {
-  sources: SourceName[];
-  scores: Partial<Record<SourceName, number>>;
+  source: SourceName;
+  value: number;
+  next: MergedEntry | undefined;
 }
 
 // Shared by every candidate no boost (bury) matched; never mutated.
@@ -131,18 +136,24 @@ function mergeSources(input: RankInput): Map<string, MergedEntry> {
       const c = list[i];
       const norm = cosine ? Math.min(1, Math.max(0, c.score)) : max > 0 ? Math.max(0, c.score) / max : 0;
       const s = Math.min(1, norm * weight);
-      const entry = merged.get(c.id);
-      if (!entry) {
-        // Most candidates come from one source: a one-slot array, not an empty one that push() grows to 17.
-        const scores: MergedEntry['scores'] = {};
-        scores[source] = s;
-        merged.set(c.id, { sources: [source], scores });
+      const first = merged.get(c.id);
+      if (!first) {
+        merged.set(c.id, { source, value: s, next: undefined });
         continue;
       }
-      // A source listing an id twice keeps its best score.
-      const prev = entry.scores[source];
-      if (prev === undefined) entry.sources.push(source);
-      entry.scores[source] = prev === undefined || s > prev ? s : prev;
+      // A source listing an id twice keeps its best score; a new source goes last (config order).
+      let e: MergedEntry = first;
+      for (;;) {
+        if (e.source === source) {
+          if (s > e.value) e.value = s;
+          break;
+        }
+        if (!e.next) {
+          e.next = { source, value: s, next: undefined };
+          break;
+        }
+        e = e.next;
+      }
     }
   }
   return merged;
@@ -204,25 +215,22 @@ export function rank(input: RankInput): RankedItem[] {
 
   const w = config.score;
   const halfLifeMs = w.freshness.halfLifeDays * DAY_MS;
+  const explain = input.explain === true;
   const score = (id: string, item: Item): Scored => {
     const entry = merged.get(id);
     // Noisy-OR: agreement between sources raises relevance, yet it stays in [0,1]; sum: agreement adds up.
     let miss = 1;
     let sum = 0;
-    if (entry) {
-      for (let i = 0; i < entry.sources.length; i++) {
-        const s = entry.sources[i];
-        if (!RELEVANCE_SOURCES.has(s)) continue;
-        const v = entry.scores[s] ?? 0;
-        miss *= 1 - v;
-        sum += v;
-      }
+    for (let e = entry; e; e = e.next) {
+      if (!RELEVANCE_SOURCES.has(e.source)) continue;
+      miss *= 1 - e.value;
+      sum += e.value;
     }
     const similarity = w.combine === 'sum' ? sum : 1 - miss;
     const popularity = logMaxPop > 0 ? Math.min(1, Math.log1p(popularityOf(id)) / logMaxPop) : 0;
     // Parsing a date per candidate is not free: only when it counts or is shown.
     const created =
-      item.createdAt && (w.freshness.weight !== 0 || input.explain) ? Date.parse(item.createdAt) : NaN;
+      item.createdAt && (w.freshness.weight !== 0 || explain) ? Date.parse(item.createdAt) : NaN;
     const freshness = Number.isNaN(created) ? 0 : Math.pow(2, -Math.max(0, now - created) / halfLifeMs);
     const base = w.similarity * similarity + w.popularity * popularity + w.freshness.weight * freshness;
     let boosts = NONE;
@@ -232,30 +240,16 @@ export function rank(input: RankInput): RankedItem[] {
     for (let i = 0; i < w.boosts.length; i++) {
       if (!matchesCondition(item, w.boosts[i].when)) continue;
       boost *= w.boosts[i].multiply;
-      if (boosts === NONE) boosts = [];
-      boosts.push(i);
+      if (explain) (boosts === NONE ? (boosts = []) : boosts).push(i);
     }
     for (let i = 0; i < w.buries.length; i++) {
       if (!matchesCondition(item, w.buries[i].when)) continue;
       bury *= w.buries[i].multiply;
-      if (buries === NONE) buries = [];
-      buries.push(i);
+      if (explain) (buries === NONE ? (buries = []) : buries).push(i);
     }
-    return {
-      id,
-      item,
-      score: base * boost * bury,
-      categories: item.categories,
-      entry,
-      similarity,
-      popularity,
-      freshness,
-      base,
-      boost,
-      bury,
-      boosts,
-      buries,
-    };
+    const scored: Scored = { id, item, score: base * boost * bury, categories: item.categories, entry };
+    if (explain) scored.parts = { similarity, popularity, freshness, base, boost, bury, boosts, buries };
+    return scored;
   };
 
   // Pins that land on this page, by absolute position; later rules cannot take a slot an earlier one holds.
@@ -308,21 +302,21 @@ export function rank(input: RankInput): RankedItem[] {
 
   return page.map(({ scored, pinnedAt }) => {
     const out: RankedItem = { id: scored.id, score: scored.score, item: scored.item };
-    if (input.explain) {
-      const sources = scored.entry?.sources ?? [];
+    if (scored.parts) {
+      const { boosts, buries, ...components } = scored.parts;
+      const sources: string[] = [];
+      const sourceScores: Explanation['sourceScores'] = {};
+      for (let e = scored.entry; e; e = e.next) {
+        sources.push(e.source);
+        sourceScores[e.source] = e.value;
+      }
+      if (pinnedAt !== undefined) sources.push('pin');
       out.explain = {
-        sources: pinnedAt !== undefined ? [...sources, 'pin'] : [...sources],
-        sourceScores: { ...scored.entry?.scores },
-        components: {
-          similarity: scored.similarity,
-          popularity: scored.popularity,
-          freshness: scored.freshness,
-          base: scored.base,
-          boost: scored.boost,
-          bury: scored.bury,
-        },
-        boosts: [...scored.boosts],
-        buries: [...scored.buries],
+        sources,
+        sourceScores,
+        components,
+        boosts: [...boosts],
+        buries: [...buries],
         ...(pinnedAt !== undefined ? { pinnedAt } : {}),
       };
     }
