@@ -3,6 +3,7 @@ import { readMovies } from '../src/datasets/movielens';
 import type { Item } from '../src/domain/item';
 import { cosine } from '../src/domain/vector-math';
 import { IndexRegistry } from '../src/index/index-registry';
+import { RecommendationRepository } from '../src/recommend/recommendation.repository';
 import { SHARED_DIR, startStack, waitFor, type Stack } from './support/stack';
 
 jest.setTimeout(240_000);
@@ -71,6 +72,35 @@ describe('recommendations API on MovieLens (real Redis, model, index)', () => {
     // Relevance first: page 1 opens with Toy Story's nearest neighbour.
     const nearest = await s.call('GET', `${C}/items/1/similar?limit=1`);
     expect(seen[0]).toBe(nearest.body.items[0].id);
+  });
+
+  it('answers without waiting for the served-list write, and a cursor read that comes first still continues it', async () => {
+    const repo = s.api.get(RecommendationRepository);
+    const save = repo.save.bind(repo);
+    // The write lands 30 ms after the response (a busy replica or Redis): page 2 asked at once still continues it.
+    const slow = jest.spyOn(repo, 'save').mockImplementationOnce(async (...args) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return save(...args);
+    });
+    try {
+      const first = await rec({ itemIds: ['50'], limit: 5 });
+      expect(first.status).toBe(200);
+      const second = await rec({ itemIds: ['50'], limit: 5, cursor: first.body.cursor });
+      expect(second.status).toBe(200);
+      expect(second.body.recommId).toBe(first.body.recommId);
+      expect(ids(second).some((id) => ids(first).includes(id))).toBe(false);
+
+      // A write that fails: the page is still served; its cursor answers 400, not 500.
+      slow.mockImplementationOnce(() => Promise.reject(new Error('write failed')));
+      const lost = await rec({ itemIds: ['50'], limit: 5 });
+      expect(lost.status).toBe(200);
+      expect(lost.body.items).toHaveLength(5);
+      const next = await rec({ itemIds: ['50'], limit: 5, cursor: lost.body.cursor });
+      expect(next.status).toBe(400);
+      expect(next.body.message).toMatch(/cursor expired or unknown/i);
+    } finally {
+      slow.mockRestore();
+    }
   });
 
   it('replays the same page for a retried cursor and rejects cursors from another request', async () => {

@@ -30,12 +30,22 @@ export class RecommendationRepository {
     return raw === null ? undefined : (JSON.parse(raw) as ServedList);
   }
 
+  /**
+   * Written to the connection at once, ahead of anything the caller sends after this call returns (an explicit
+   * pipeline: auto-pipelined commands wait for the end of the event-loop turn), so a caller that does not wait for
+   * it still has it on its way to Redis before its response is.
+   */
   async save(c: string, recommId: string, list: ServedList): Promise<void> {
-    await this.redis.set(
-      this.keys.recommendation(c, recommId),
-      JSON.stringify(list),
-      'EX',
-      this.config.RECOMMENDATION_TTL_SECONDS,
-    );
+    const results = await this.redis
+      .pipeline()
+      .set(
+        this.keys.recommendation(c, recommId),
+        JSON.stringify(list),
+        'EX',
+        this.config.RECOMMENDATION_TTL_SECONDS,
+      )
+      .exec();
+    const err = results?.[0]?.[0];
+    if (err) throw err;
   }
 }
