@@ -224,6 +224,46 @@ describe('similarCandidates with a selective filter', () => {
     expect(reserved.candidates).toHaveLength(20);
   });
 
+  it('with kept lists, reads one deeper instead of the filtered walk when the filter drops the neighbourhood', () => {
+    // The 60 nearest are filtered out: the first read (25 deep) finds nothing, four times deeper finds 40.
+    const near = new Set(exact.search(query, 60).map((n) => n.id));
+    const far = (id: string): boolean => !near.has(id);
+    const kept = (depth: number) => {
+      const list = exact.search(query, depth);
+      return { ids: list.map((n) => n.id), scores: list.map((n) => n.score) };
+    };
+    const asked: number[] = [];
+    const search = jest.spyOn(hnsw, 'search');
+    try {
+      const res = similarCandidates(hnsw, [query], 20, {
+        filter: far,
+        enough: 8,
+        nearest: (_, k) => (asked.push(k), kept(k)),
+      });
+      expect(search).not.toHaveBeenCalled();
+      expect(asked).toHaveLength(2);
+      expect(asked[1]).toBe(4 * asked[0]);
+      expect(res.strategy).toBe('ann-post');
+      expect(res.candidates.map((c) => c.id)).toEqual(
+        exact.search(query, 20, { filter: far }).map((n) => n.id),
+      );
+      // Still short at that depth (the 1,000 nearest filtered out): the filtered walk, as without kept lists.
+      const near1000 = new Set(exact.search(query, 1000).map((n) => n.id));
+      const farther = (id: string): boolean => !near1000.has(id);
+      const walked = similarCandidates(hnsw, [query], 20, {
+        filter: farther,
+        enough: 8,
+        nearest: (_, k) => kept(k),
+      });
+      expect(search).toHaveBeenCalled();
+      expect(walked.strategy).toBe('ann-post+ann');
+      expect(walked.candidates.length).toBeGreaterThanOrEqual(8);
+      expect(walked.candidates.every((c) => farther(c.id))).toBe(true);
+    } finally {
+      search.mockRestore();
+    }
+  });
+
   it('gives the same lists with the item test split off and remembered as with one combined filter', () => {
     const near = new Set(exact.search(query, 150).map((n) => n.id));
     const served = new Set(exact.search(query, 5).map((n) => n.id));

@@ -77,6 +77,9 @@ export function estimateMatchFraction(
   return seen === 0 ? 0 : hits / seen;
 }
 
+// How much deeper than the post-filtered walk a kept neighbour list is read before a filtered walk is tried.
+const KEPT_DEEPER = 4;
+
 /** Best score first, ties by id: the one order every candidate list and page uses. */
 export const byScoreThenId = (a: { score: number; id: string }, b: { score: number; id: string }): number =>
   b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -158,19 +161,34 @@ export function similarCandidates(
     // A margin for sampling error only when every one of k is needed; otherwise a few short of k is fine.
     const margin = enough < k ? 4 : Math.ceil(0.1 * k) + 4;
     const wide = Math.min(index.size, Math.ceil((k + reserve) / fraction) + margin);
-    survivors = queries.map((q) => {
-      const known = options.nearest?.(q, wide);
-      if (!known) return index.search(q, wide, { ...filters, filterAfter: true });
-      if (index.keep) return index.keep(known, wide, filters);
+    const known = (q: Float32Array, depth: number): Neighbour[] | undefined => {
+      const list = options.nearest?.(q, depth);
+      if (!list) return undefined;
+      if (index.keep) return index.keep(list, depth, filters);
       const passing: Neighbour[] = [];
-      for (let i = 0; i < known.ids.length && i < wide; i++) {
-        if (accept(known.ids[i])) passing.push({ id: known.ids[i], score: known.scores[i] });
+      for (let i = 0; i < list.ids.length && i < depth; i++) {
+        if (accept(list.ids[i])) passing.push({ id: list.ids[i], score: list.scores[i] });
       }
       return passing;
-    });
+    };
+    survivors = queries.map(
+      (q) => known(q, wide) ?? index.search(q, wide, { ...filters, filterAfter: true }),
+    );
     const merged = mergeMax(survivors, k);
     if (merged.length >= enough || wide >= index.size) {
       return { candidates: merged, strategy: 'ann-post', estimatedMatchFraction: fraction };
+    }
+    // The filter removed most of the query's neighbourhood. Kept lists can go deeper for what the filtered walk
+    // below would find: the deeper list is walked once and kept, where the filtered walk crosses the rejected
+    // neighbourhood again on every request.
+    if (options.nearest && wide * KEPT_DEEPER < index.size) {
+      const deep = queries.map((q) => known(q, wide * KEPT_DEEPER));
+      if (deep.every((d) => d !== undefined)) {
+        const found = mergeMax(deep, k);
+        if (found.length >= enough) {
+          return { candidates: found, strategy: 'ann-post', estimatedMatchFraction: fraction };
+        }
+      }
     }
   }
 
