@@ -7,7 +7,9 @@ let versions = 0;
  */
 export class ChangeLog {
   private current = ++versions;
-  private log: { version: number; id: string }[] = [];
+  // Parallel arrays, not an object per change: an index build records one change per item.
+  private versionsLog: number[] = [];
+  private idsLog: string[] = [];
   /** Every change after this version is in the log. */
   private from = this.current;
 
@@ -22,14 +24,17 @@ export class ChangeLog {
   record(id: string | undefined): void {
     this.current = ++versions;
     if (id === undefined) {
-      this.log = [];
+      this.versionsLog = [];
+      this.idsLog = [];
       this.from = this.current;
       return;
     }
-    this.log.push({ version: this.current, id });
-    if (this.log.length > 2 * this.keep) {
-      this.from = this.log[this.keep - 1].version;
-      this.log = this.log.slice(this.keep);
+    this.versionsLog.push(this.current);
+    this.idsLog.push(id);
+    if (this.idsLog.length > 2 * this.keep) {
+      this.from = this.versionsLog[this.keep - 1];
+      this.versionsLog = this.versionsLog.slice(this.keep);
+      this.idsLog = this.idsLog.slice(this.keep);
     }
   }
 
@@ -37,7 +42,8 @@ export class ChangeLog {
   changedSince(version: number): string[] | undefined {
     if (version < this.from) return undefined;
     const out: string[] = [];
-    for (let i = this.log.length - 1; i >= 0 && this.log[i].version > version; i--) out.push(this.log[i].id);
+    for (let i = this.idsLog.length - 1; i >= 0 && this.versionsLog[i] > version; i--)
+      out.push(this.idsLog[i]);
     return out;
   }
 }
