@@ -29,17 +29,22 @@ const HEADROOM = 1.25;
 // More changes than this since an entry was last read and a new walk costs less than a cosine per change.
 const MAX_CATCH_UP = 256;
 
+// Neighbours budgeted per kept list: a list for a `similar` limit of 200 holds ~340 (walk for k / match fraction,
+// plus headroom), a deeper one (a filter that removed the item's neighbourhood) ~5x that.
+export const NEIGHBOURS_PER_LIST = 400;
+
 /**
  * Unfiltered nearest neighbours of stored items, kept between requests: item-to-item lists as item-based
  * recommenders keep them, without a batch job. A list is walked on first use and then kept exact as the index
  * changes: at each read it catches up with the ids upserted or removed since (one cosine each), instead of walking
- * the graph again. Least recently used lists go first beyond `capacity` per index.
+ * the graph again. Per index, the least recently used lists go first once they hold more than
+ * `capacity` × NEIGHBOURS_PER_LIST neighbours in all (~12 bytes each), so memory stays bounded however long the lists.
  */
 export class NeighbourCache {
-  private readonly byIndex = new WeakMap<VersionedIndex, Map<string, Entry>>();
+  private readonly byIndex = new WeakMap<VersionedIndex, { entries: Map<string, Entry>; held: number }>();
 
   constructor(
-    /** Lists kept per index (each ~4–5 KB at a `similar` limit of 200); 0 turns the cache off. */
+    /** Lists kept per index at NEIGHBOURS_PER_LIST each (~5 KB); fewer when they are longer; 0 turns the cache off. */
     readonly capacity: number,
   ) {}
 
@@ -50,18 +55,28 @@ export class NeighbourCache {
    */
   nearest(index: VersionedIndex, id: string, k: number): NeighbourList | undefined {
     if (this.capacity <= 0 || k <= 0) return undefined;
-    let entries = this.byIndex.get(index);
-    if (!entries) {
-      entries = new Map();
-      this.byIndex.set(index, entries);
+    let kept = this.byIndex.get(index);
+    if (!kept) {
+      kept = { entries: new Map(), held: 0 };
+      this.byIndex.set(index, kept);
     }
-    const kept = entries.get(id);
+    const { entries } = kept;
+    const old = entries.get(id);
     // Map order is insertion order: re-inserting makes the first key the least recently used.
-    if (kept) entries.delete(id);
-    const entry = kept && catchUp(index, id, kept) && covers(kept, k) ? kept : walk(index, id, k);
+    if (old) {
+      entries.delete(id);
+      kept.held -= old.ids.length;
+    }
+    const entry = old && catchUp(index, id, old) && covers(old, k) ? old : walk(index, id, k);
     if (!entry) return undefined;
     entries.set(id, entry);
-    if (entries.size > this.capacity) entries.delete(entries.keys().next().value!);
+    kept.held += entry.ids.length;
+    const budget = this.capacity * NEIGHBOURS_PER_LIST;
+    for (const [oldest, e] of entries) {
+      if (kept.held <= budget || oldest === id) break;
+      entries.delete(oldest);
+      kept.held -= e.ids.length;
+    }
     return entry;
   }
 }

@@ -1,5 +1,5 @@
 import { ExactIndex } from '../domain/exact-index';
-import { NeighbourCache } from '../domain/neighbour-cache';
+import { NeighbourCache, NEIGHBOURS_PER_LIST } from '../domain/neighbour-cache';
 import type { NeighbourList } from '../domain/vector-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
@@ -108,18 +108,25 @@ describe('NeighbourCache', () => {
     expect(walks).toHaveBeenCalledTimes(1);
   });
 
-  it('keeps at most `capacity` lists per index, the least recently used going first', () => {
-    const { hnsw, walks } = indexes(200);
-    const cache = new NeighbourCache(2);
-    cache.nearest(hnsw, 'i1', 10);
-    cache.nearest(hnsw, 'i2', 10);
-    cache.nearest(hnsw, 'i1', 10);
-    cache.nearest(hnsw, 'i3', 10); // i2 goes
+  it('keeps `capacity` lists of NEIGHBOURS_PER_LIST per index, the least recently used going first', () => {
+    const { hnsw, walks } = indexes(2000);
+    const cache = new NeighbourCache(2); // 800 neighbours: two lists walked for 300 (375 each), not three
+    cache.nearest(hnsw, 'i1', 300);
+    cache.nearest(hnsw, 'i2', 300);
+    cache.nearest(hnsw, 'i1', 300);
+    cache.nearest(hnsw, 'i3', 300); // i2 goes
     expect(walks).toHaveBeenCalledTimes(3);
-    cache.nearest(hnsw, 'i1', 10);
+    cache.nearest(hnsw, 'i1', 300);
     expect(walks).toHaveBeenCalledTimes(3);
-    cache.nearest(hnsw, 'i2', 10);
+    cache.nearest(hnsw, 'i2', 300);
     expect(walks).toHaveBeenCalledTimes(4);
+    // A list longer than the whole budget is still kept (alone), so a deep read is not walked twice in a row.
+    const deep = cache.nearest(hnsw, 'i4', 4 * NEIGHBOURS_PER_LIST)!;
+    expect(deep.ids.length).toBeGreaterThan(2 * NEIGHBOURS_PER_LIST);
+    cache.nearest(hnsw, 'i4', 4 * NEIGHBOURS_PER_LIST);
+    expect(walks).toHaveBeenCalledTimes(5);
+    cache.nearest(hnsw, 'i1', 300); // both i1 and i2 went for it
+    expect(walks).toHaveBeenCalledTimes(6);
   });
 
   it('answers undefined for an id not in the index, and when turned off', () => {
