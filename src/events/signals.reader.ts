@@ -21,6 +21,7 @@ import {
 } from '../domain/personalization/user-interests';
 import type { VectorIndex } from '../domain/vector-index';
 import { cosine } from '../domain/vector-math';
+import { atMostEvery } from '../common/throttled';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { IndexRegistry } from '../index/index-registry';
 import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
@@ -66,14 +67,11 @@ export class EventSignalsReader extends SignalsReader {
   ) {
     super();
     // Background re-reads that fail leave the stale values in place; one warning a minute says so.
-    let warnedAt = -Infinity;
-    const warn = (err: unknown): void => {
-      if (Date.now() - warnedAt < 60_000) return;
-      warnedAt = Date.now();
+    const warn = atMostEvery(60_000, (err: unknown) =>
       this.logger.warn(
         `Background re-read of popularity/trending failed (serving what was read before): ${String(err)}`,
-      );
-    };
+      ),
+    );
     this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS, 100_000, Date.now, warn);
     this.trendingReads = new RecentReads(config.SIGNALS_CACHE_MS, 1_000, Date.now, warn);
   }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
 import { CatalogueService } from '../catalogue/catalogue.service';
 import { getOrInsert } from '../common/maps';
+import { atMostEvery } from '../common/throttled';
 import type { Item } from '../domain/item';
 import type { ItemMap } from '../domain/item-map';
 import { excludedFromHistory, wantsHistoryExclusions } from '../domain/personalization/exclusions';
@@ -87,7 +88,11 @@ export class RecommendService {
   private readonly configIds = new WeakMap<RankingConfig, number>();
   private nextConfigId = 0;
   private readonly logger = new Logger(RecommendService.name);
-  private saveFailureLoggedAt = -Infinity;
+  private readonly savingFailed = atMostEvery(60_000, (err: unknown) =>
+    this.logger.warn(
+      `Could not store a served list; its cursor will not continue (at most one warning a minute): ${String(err)}`,
+    ),
+  );
 
   constructor(
     private readonly registry: IndexRegistry,
@@ -180,15 +185,6 @@ export class RecommendService {
     if (stored && cur.page <= stored.pages.length + 1) return stored;
     await new Promise((r) => setTimeout(r, SERVED_WRITE_GRACE_MS));
     return (await this.served.get(c, cur.recommId)) ?? stored;
-  }
-
-  private savingFailed(err: unknown): void {
-    const now = Date.now();
-    if (now - this.saveFailureLoggedAt < 60_000) return;
-    this.saveFailureLoggedAt = now;
-    this.logger.warn(
-      `Could not store a served list; its cursor will not continue (at most one warning a minute): ${String(err)}`,
-    );
   }
 
   /** Both configs on the same request context, side by side with overlap@k and Kendall tau. */
@@ -456,23 +452,25 @@ export class RecommendService {
   private contextQueries(
     index: VectorIndex | undefined,
     req: Pick<RecommendContext, 'itemIds' | 'sessionItemIds' | 'positive' | 'negative'>,
-    /** Filled with query vector → item id for queries that are one stored item's vector. */
+    /** Filled with stored vector → item id for the context items (queries that are one of them use its kept list). */
     itemQueries: Map<Float32Array, string>,
   ): Float32Array[] {
     if (!index) return [];
     const vectors = (ids: readonly string[]): Float32Array[] =>
       ids.map((id) => index.vector(id)).filter((v): v is Float32Array => v !== undefined);
-    const contextIds = [...req.itemIds, ...req.sessionItemIds.slice(-MAX_SEPARATE_QUERIES)];
-    const context = vectors(contextIds);
+    const context: Float32Array[] = [];
+    for (const id of [...req.itemIds, ...req.sessionItemIds.slice(-MAX_SEPARATE_QUERIES)]) {
+      const v = index.vector(id);
+      if (!v) continue;
+      context.push(v);
+      // Keyed by the stored vector itself: only a query that is one (not an average) finds its item.
+      itemQueries.set(v, id);
+    }
     const positives = vectors(req.positive);
     const negatives = vectors(req.negative);
     if (positives.length === 0 && negatives.length === 0) {
       if (context.length <= MAX_SEPARATE_QUERIES) {
         // Each query is a stored item's own vector: its kept neighbour list can stand in for the walk.
-        for (const id of contextIds) {
-          const v = index.vector(id);
-          if (v) itemQueries.set(v, id);
-        }
         return context;
       }
       const avg = recommendVector(context);
