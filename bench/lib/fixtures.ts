@@ -229,13 +229,15 @@ export async function startApi(
     profileDir?: string;
     timeoutMs?: number;
     keepIndexDir?: boolean;
+    /** Another build's entry point (bench/ab.ts: an older revision); default this checkout's dist/. */
+    main?: string;
   } = {},
 ): Promise<ApiProcess> {
-  ensureBuilt();
+  if (!opts.main) ensureBuilt();
   const port = await freePort();
   const workers = opts.workers ?? 1;
   const env = serviceEnv(prefix, { PORT: String(port), API_WORKERS: String(workers), ...opts.env });
-  const main = path.join(ROOT, 'dist/src/main.js');
+  const main = opts.main ?? path.join(ROOT, 'dist/src/main.js');
   // Profiling starts when <profileDir>/start appears (after ready, so start-up is not in it); when
   // <profileDir>/stop appears the profile is written and the process exits. Files, not signals: Nest's
   // shutdown hooks own the signals.

@@ -86,7 +86,7 @@ async function peakAndHalf(
   return { result, atRate, rate, atQuarter, cpuMsPerRequest };
 }
 
-function realisticBodies(ids: string[]): string[] {
+export function realisticBodies(ids: string[]): string[] {
   return ids.map((id, i) =>
     JSON.stringify({
       config: REALISTIC,
