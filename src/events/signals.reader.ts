@@ -214,13 +214,13 @@ export class EventSignalsReader extends SignalsReader {
     if (who.userId) lists.push(this.keys.userHistory(catalogue, who.userId));
     if (who.sessionId) lists.push(this.keys.sessionHistory(catalogue, who.sessionId));
     if (lists.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const k of lists) pipe.lrange(k, 0, n - 1);
-    const res = (await pipe.exec()) ?? [];
+    // Plain commands, not a pipeline object (several KB each, and this runs on every personalised request):
+    // auto-pipelining sends the two reads together all the same.
+    const res = await Promise.all(lists.map((k) => this.redis.lrange(k, 0, n - 1)));
     const seen = new Set<string>();
     const events: HistoryEvent[] = [];
-    for (const [, raw] of res) {
-      for (const line of (raw as string[] | null) ?? []) {
+    for (const raw of res) {
+      for (const line of raw) {
         // A session event also stored for the user appears in both lists once each.
         if (lists.length > 1 && seen.has(line)) continue;
         seen.add(line);

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Command } from 'ioredis';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { RedisKeys } from '../redis/redis-keys';
@@ -31,21 +32,21 @@ export class RecommendationRepository {
   }
 
   /**
-   * Written to the connection at once, ahead of anything the caller sends after this call returns (an explicit
-   * pipeline: auto-pipelined commands wait for the end of the event-loop turn), so a caller that does not wait for
-   * it still has it on its way to Redis before its response is.
+   * Written to the connection at once, ahead of anything the caller sends after this call returns, so a caller that
+   * does not wait for it still has it on its way to Redis before its response is. `sendCommand` writes to the socket
+   * now (an auto-pipelined command would wait for the end of the event-loop turn) without building a pipeline.
    */
   async save(c: string, recommId: string, list: ServedList): Promise<void> {
-    const results = await this.redis
-      .pipeline()
-      .set(
+    const command = new Command(
+      'set',
+      [
         this.keys.recommendation(c, recommId),
         JSON.stringify(list),
         'EX',
         this.config.RECOMMENDATION_TTL_SECONDS,
-      )
-      .exec();
-    const err = results?.[0]?.[0];
-    if (err) throw err;
+      ],
+      { replyEncoding: 'utf8' },
+    );
+    await this.redis.sendCommand(command);
   }
 }
