@@ -25,6 +25,7 @@ import { atMostEvery } from '../common/throttled';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { IndexRegistry } from '../index/index-registry';
 import { SignalsReader, type SignalRequest } from '../recommend/signals.reader';
+import { sendNow } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 import { CollaborativeModels } from './collaborative-models';
@@ -214,9 +215,11 @@ export class EventSignalsReader extends SignalsReader {
     if (who.userId) lists.push(this.keys.userHistory(catalogue, who.userId));
     if (who.sessionId) lists.push(this.keys.sessionHistory(catalogue, who.sessionId));
     if (lists.length === 0) return [];
-    // Plain commands, not a pipeline object (several KB each, and this runs on every personalised request):
-    // auto-pipelining sends the two reads together all the same.
-    const res = await Promise.all(lists.map((k) => this.redis.lrange(k, 0, n - 1)));
+    // Sent now, not at the end of the turn: callers start this read before their graph walks, so its round trip
+    // overlaps them. One command each, not a pipeline object (several KB, on every personalised request).
+    const res = (await Promise.all(
+      lists.map((k) => sendNow(this.redis, 'lrange', [k, 0, n - 1])),
+    )) as string[][];
     const seen = new Set<string>();
     const events: HistoryEvent[] = [];
     for (const raw of res) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Command } from 'ioredis';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { sendNow } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 
@@ -32,21 +32,15 @@ export class RecommendationRepository {
   }
 
   /**
-   * Written to the connection at once, ahead of anything the caller sends after this call returns, so a caller that
-   * does not wait for it still has it on its way to Redis before its response is. `sendCommand` writes to the socket
-   * now (an auto-pipelined command would wait for the end of the event-loop turn) without building a pipeline.
+   * Written to the connection at once (`sendNow`), ahead of anything the caller sends after this call returns, so a
+   * caller that does not wait for it still has it on its way to Redis before its response is.
    */
   async save(c: string, recommId: string, list: ServedList): Promise<void> {
-    const command = new Command(
-      'set',
-      [
-        this.keys.recommendation(c, recommId),
-        JSON.stringify(list),
-        'EX',
-        this.config.RECOMMENDATION_TTL_SECONDS,
-      ],
-      { replyEncoding: 'utf8' },
-    );
-    await this.redis.sendCommand(command);
+    await sendNow(this.redis, 'set', [
+      this.keys.recommendation(c, recommId),
+      JSON.stringify(list),
+      'EX',
+      this.config.RECOMMENDATION_TTL_SECONDS,
+    ]);
   }
 }
