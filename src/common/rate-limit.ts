@@ -10,6 +10,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { atMostEvery } from './throttled';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 
@@ -29,7 +30,9 @@ const WARN_EVERY_MS = 30_000;
  * the connection is down it does not even ask, so requests never wait out the client's reconnect retries.
  */
 export class FailOpenStorage implements ThrottlerStorage {
-  private lastWarned = 0;
+  private readonly warn = atMostEvery(WARN_EVERY_MS, (why: string) =>
+    this.logger.warn(`rate limit not enforced: ${why}`),
+  );
 
   constructor(
     private readonly inner: ThrottlerStorage,
@@ -53,11 +56,7 @@ export class FailOpenStorage implements ThrottlerStorage {
   }
 
   private allow(why: string): ThrottlerStorageRecord {
-    const now = Date.now();
-    if (now - this.lastWarned >= WARN_EVERY_MS) {
-      this.lastWarned = now;
-      this.logger.warn(`rate limit not enforced: ${why}`);
-    }
+    this.warn(why);
     return ALLOWED;
   }
 }
