@@ -29,6 +29,7 @@ import { sendNow } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
 import { REDIS } from '../redis/redis.tokens';
 import { CollaborativeModels } from './collaborative-models';
+import { PopularityTable } from './popularity-table';
 import { RecentReads, type ReadValues } from './recent-reads';
 
 export interface Who {
@@ -54,8 +55,9 @@ export interface Scored {
 /** Reads the signals the worker keeps (popularity, history, co-occurrence) for the recommendation sources. */
 @Injectable()
 export class EventSignalsReader extends SignalsReader {
-  // Catalogue-wide and slow-moving, asked for by every request: shared for SIGNALS_CACHE_MS.
-  private readonly popularityReads: RecentReads<number>;
+  // Catalogue-wide and slow-moving, asked for by every request: a copy per replica, read again every SIGNALS_CACHE_MS
+  // (longer for a big table); trending pages shared for SIGNALS_CACHE_MS.
+  private readonly popularityTable: PopularityTable;
   private readonly trendingReads: RecentReads<TrendingPage>;
   private readonly logger = new Logger(EventSignalsReader.name);
 
@@ -73,7 +75,15 @@ export class EventSignalsReader extends SignalsReader {
         `Background re-read of popularity/trending failed (serving what was read before): ${String(err)}`,
       ),
     );
-    this.popularityReads = new RecentReads(config.SIGNALS_CACHE_MS, 100_000, Date.now, warn);
+    this.popularityTable = new PopularityTable(
+      {
+        readAll: (catalogue) => this.popularityOfAll(catalogue),
+        readSome: (catalogue, ids) => this.popularityOf(catalogue, ids),
+      },
+      config.SIGNALS_CACHE_MS,
+      Date.now,
+      warn,
+    );
     this.trendingReads = new RecentReads(config.SIGNALS_CACHE_MS, 1_000, Date.now, warn);
   }
 
@@ -187,13 +197,44 @@ export class EventSignalsReader extends SignalsReader {
   }
 
   /** Popularity of some items on the trending scale (0 when never seen); the map may hold other ids too. */
-  async popularity(catalogue: string, ids: Iterable<string>): Promise<ReadValues<number>> {
-    return this.popularityReads.read(catalogue, ids, async (missing) => {
-      const { reply, scale } = await this.scaled<(string | null)[]>(catalogue, (p, key) =>
-        p.zmscore(key, ...missing),
-      );
-      return missing.map((_, i) => (reply?.[i] == null ? 0 : Number(reply[i]) * scale));
-    });
+  popularity(catalogue: string, ids: Iterable<string>): Promise<ReadValues<number>> {
+    return this.popularityTable.read(catalogue, ids);
+  }
+
+  private async popularityOf(catalogue: string, ids: string[]): Promise<number[]> {
+    const { reply, scale } = await this.scaled<(string | null)[]>(catalogue, (p, key) =>
+      p.zmscore(key, ...ids),
+    );
+    return ids.map((_, i) => (reply?.[i] == null ? 0 : Number(reply[i]) * scale));
+  }
+
+  /**
+   * The whole popularity set, in pages (ZSCAN: every id there from start to end is seen), on the scale of the meta
+   * read after it. The worker rescales every stored score when it moves the epoch (rare): a read that overlapped one
+   * is thrown away and done again.
+   */
+  private async popularityOfAll(catalogue: string): Promise<Map<string, number>> {
+    const key = this.keys.popularity(catalogue);
+    const metaKey = this.keys.popularityMeta(catalogue);
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.redis.hmget(metaKey, ...POPULARITY_META);
+      const values = new Map<string, number>();
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.redis.zscan(key, cursor, 'COUNT', 1000);
+        for (let i = 0; i + 1 < flat.length; i += 2) values.set(flat[i], Number(flat[i + 1]));
+        cursor = next;
+      } while (cursor !== '0');
+      const after = await this.redis.hmget(metaKey, ...POPULARITY_META);
+      // epoch and half-life fix what a stored score means; `latest` only moves the read-back scale.
+      if (before[0] === after[0] && before[1] === after[1]) {
+        const scale = popularityScale(after);
+        for (const [id, v] of values) values.set(id, v * scale);
+        return values;
+      }
+      if (attempt >= 3)
+        throw new Error(`popularity of '${catalogue}' was rescaled during each of ${attempt} reads`);
+    }
   }
 
   /** One read of the popularity set and, in the same round trip, the meta that puts its scores on one scale. */

@@ -138,6 +138,39 @@ describe('SignalsProcessor (real Redis)', () => {
     expect(pop.get('a')).toBeLessThan(1e-300);
   });
 
+  it("a replica's in-memory copy of the whole popularity table holds what direct reads give, across ZSCAN pages", async () => {
+    const ids = Array.from({ length: 2500 }, (_, i) => `i${i}`);
+    await catalogue('tb', ids);
+    const p = processor();
+    await p.acquire();
+    await ingest(
+      'tb',
+      ids.map((itemId, i) => ({ type: 'view', itemId, ts: T0 + (i % 50) * 3600_000 })),
+    );
+    await ingest('tb', [{ type: 'purchase', itemId: 'i7', ts: T0 + 2 * DAY * 1000 }]);
+    await drain(p, 'tb');
+    const copying = new EventSignalsReader(
+      redis,
+      keys,
+      new IndexRegistry(config),
+      { SIGNALS_CACHE_MS: 60_000 },
+      new CollaborativeModels(new CollaborativeRepository(redis, keys), config),
+    );
+    // The first request reads its own ids (none here) while the copy loads; later ones are answered from the copy.
+    const deadline = Date.now() + 10_000;
+    let copy = await copying.popularity('tb', []);
+    while (copy.get('i0') === undefined) {
+      if (Date.now() > deadline) throw new Error('the popularity table was not copied');
+      await new Promise((r) => setTimeout(r, 20));
+      copy = await copying.popularity('tb', []);
+    }
+    const direct = await reader.popularity('tb', [...ids, 'unknown']);
+    for (const id of ids) expect(copy.get(id)).toBeCloseTo(direct.get(id)!, 12);
+    expect(copy.get('i7')).toBeGreaterThan(copy.get('i8')!);
+    expect(copy.get('unknown')).toBeUndefined();
+    expect(direct.get('unknown')).toBe(0);
+  });
+
   it('lets one replica consume at a time; a lapsed lease passes its read-but-unapplied batch on, applied once', async () => {
     await catalogue('ls', ['a', 'b']);
     const one = processor();

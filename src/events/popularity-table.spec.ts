@@ -1,0 +1,144 @@
+import { PopularityTable, type PopularitySource } from './popularity-table';
+
+/** A source over a plain map, recording calls; `gate` holds readAll until released. */
+function source(initial: Record<string, number>) {
+  const table = new Map(Object.entries(initial));
+  const calls: string[] = [];
+  let gate: Promise<void> | undefined;
+  let failing = false;
+  const s: PopularitySource = {
+    async readAll(c) {
+      calls.push(`all:${c}`);
+      await gate;
+      if (failing) throw new Error('redis down');
+      return new Map(table);
+    },
+    async readSome(c, ids) {
+      calls.push(`some:${c}:${ids.join(',')}`);
+      if (failing) throw new Error('redis down');
+      return ids.map((id) => table.get(id) ?? 0);
+    },
+  };
+  return {
+    s,
+    table,
+    calls,
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+    fail: (on: boolean) => (failing = on),
+  };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('PopularityTable', () => {
+  let now = 0;
+  const clock = () => now;
+  beforeEach(() => {
+    now = 10_000;
+  });
+
+  it('answers the first request with its own ids while the whole table loads, then from memory without reads', async () => {
+    const src = source({ a: 3, b: 1 });
+    const table = new PopularityTable(src.s, 1_000, clock);
+    const release = src.hold();
+    const first = await table.read('c', ['a', 'x', 'a']);
+    expect([first.get('a'), first.get('x')]).toEqual([3, 0]);
+    expect(src.calls).toEqual(['all:c', 'some:c:a,x']);
+    release();
+    await settle();
+    src.calls.length = 0;
+    for (let i = 0; i < 5; i++) {
+      now += 100;
+      const m = await table.read('c', ['a', 'b', 'y']);
+      expect([m.get('a'), m.get('b'), m.get('y')]).toEqual([3, 1, undefined]);
+    }
+    expect(src.calls).toEqual([]);
+  });
+
+  it('reads the table again once it is ttl old, serving the old copy meanwhile, one read at a time', async () => {
+    const src = source({ a: 3 });
+    const table = new PopularityTable(src.s, 1_000, clock);
+    await table.read('c', ['a']);
+    await settle();
+    src.table.set('a', 7);
+    src.calls.length = 0;
+    now += 999;
+    expect((await table.read('c', ['a'])).get('a')).toBe(3);
+    expect(src.calls).toEqual([]);
+    now += 1;
+    const release = src.hold();
+    expect((await table.read('c', ['a'])).get('a')).toBe(3);
+    expect((await table.read('c', ['a'])).get('a')).toBe(3);
+    expect(src.calls).toEqual(['all:c']);
+    release();
+    await settle();
+    expect((await table.read('c', ['a'])).get('a')).toBe(7);
+  });
+
+  it('reads a big table less often: at most idsPerSecond ids a second', async () => {
+    const big: Record<string, number> = {};
+    for (let i = 0; i < 5_000; i++) big[`i${i}`] = i;
+    const src = source(big);
+    const table = new PopularityTable(src.s, 1_000, clock, undefined, 1_000);
+    expect(table.interval(5_000)).toBe(5_000);
+    expect(table.interval(10)).toBe(1_000);
+    await table.read('c', ['i1']);
+    await settle();
+    src.calls.length = 0;
+    now += 4_999;
+    await table.read('c', ['i1']);
+    expect(src.calls).toEqual([]);
+    now += 1;
+    await table.read('c', ['i1']);
+    expect(src.calls).toEqual(['all:c']);
+  });
+
+  it('keeps the old copy when a read fails, says so, and tries again an interval later', async () => {
+    const src = source({ a: 3 });
+    const errors: unknown[] = [];
+    const table = new PopularityTable(src.s, 1_000, clock, (e) => errors.push(e));
+    await table.read('c', ['a']);
+    await settle();
+    src.fail(true);
+    src.table.set('a', 9);
+    now += 1_000;
+    expect((await table.read('c', ['a'])).get('a')).toBe(3);
+    await settle();
+    expect(errors).toHaveLength(1);
+    src.calls.length = 0;
+    now += 500;
+    expect((await table.read('c', ['a'])).get('a')).toBe(3);
+    expect(src.calls).toEqual([]);
+    src.fail(false);
+    now += 500;
+    await table.read('c', ['a']);
+    await settle();
+    expect((await table.read('c', ['a'])).get('a')).toBe(9);
+  });
+
+  it('keeps catalogues apart', async () => {
+    const src = source({ a: 3 });
+    const table = new PopularityTable(src.s, 1_000, clock);
+    await table.read('one', ['a']);
+    await settle();
+    src.table.set('a', 5);
+    expect((await table.read('two', ['a'])).get('a')).toBe(5);
+    expect((await table.read('one', ['a'])).get('a')).toBe(3);
+  });
+
+  it('with ttl 0 keeps no copy: every request reads its own ids', async () => {
+    const src = source({ a: 3 });
+    const table = new PopularityTable(src.s, 0, clock);
+    await table.read('c', ['a']);
+    src.table.set('a', 4);
+    expect((await table.read('c', ['a'])).get('a')).toBe(4);
+    expect(src.calls).toEqual(['some:c:a', 'some:c:a']);
+  });
+});
