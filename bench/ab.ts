@@ -43,6 +43,8 @@ export interface AbOptions {
   envA: Record<string, string>;
   envB: Record<string, string>;
   size: 'movielens' | number;
+  /** Which recommendations: the realistic config (3 sources, filters, MMR) or the built-in default one. */
+  config: 'realistic' | 'default';
   /** Fixed rate in requests/s; unset: half of the slower side's peak. */
   rate?: number;
   rounds: number;
@@ -59,7 +61,7 @@ interface Side {
 
 function usage(): never {
   process.stderr.write(
-    'usage: npm run bench:ab -- [<rev>] [--size movielens|<items>] [--rate <req/s>] [--rounds <n>]\n' +
+    'usage: npm run bench:ab -- [<rev>] [--size movielens|<items>] [--config realistic|default] [--rate <req/s>] [--rounds <n>]\n' +
       '  <rev>: git revision for side A (default: this checkout, then set AB_ENV_A / AB_ENV_B)\n' +
       '  AB_ENV_A, AB_ENV_B: JSON objects of extra environment for each side, e.g. {"NODE_OPTIONS":"--max-semi-space-size=64"}\n',
   );
@@ -71,6 +73,7 @@ export function parseAbArgs(args: string[], env: NodeJS.ProcessEnv): AbOptions {
     envA: JSON.parse(env.AB_ENV_A ?? '{}') as Record<string, string>,
     envB: JSON.parse(env.AB_ENV_B ?? '{}') as Record<string, string>,
     size: 'movielens',
+    config: 'realistic',
     rounds: Number(env.AB_ROUNDS ?? 3),
     rateDuration: Number(env.BENCH_RATE_DURATION ?? 20),
     workers: Number(env.BENCH_SERVER_PROCESSES ?? 2),
@@ -81,6 +84,10 @@ export function parseAbArgs(args: string[], env: NodeJS.ProcessEnv): AbOptions {
     if (a === '--size') {
       const v = value();
       o.size = v === 'movielens' ? 'movielens' : Number(v);
+    } else if (a === '--config') {
+      const v = value();
+      if (v !== 'realistic' && v !== 'default') usage();
+      o.config = v;
     } else if (a === '--rate') o.rate = Number(value());
     else if (a === '--rounds') o.rounds = Number(value());
     else if (a.startsWith('--')) usage();
@@ -142,19 +149,24 @@ async function main(): Promise<void> {
     await loadIntoRedis(r, d, prefix, CATALOGUE);
     const rand = rng(11);
     const ids = Array.from({ length: 1000 }, () => d.items[Math.floor(rand() * d.items.length)].id);
-    const bodies = realisticBodies(ids);
+    const bodies =
+      o.config === 'realistic'
+        ? realisticBodies(ids)
+        : ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
     // Both sides read the same catalogue and config from the same Redis prefix, as two deployments of it would.
     for (const [i, env] of [o.envA, o.envB].entries()) {
       const api = await startApi(prefix, { workers: o.workers, env, main: i === 0 ? a?.main : undefined });
       sides.push({ name: names[i], api, peaks: [], runs: [] });
     }
-    const put = await http(
-      sides[0].api.url,
-      'PUT',
-      `/v1/catalogues/${CATALOGUE}/ranking-configs/${CONFIG}`,
-      REALISTIC_CONFIG,
-    );
-    if (put.status >= 300) throw new Error(`PUT ranking config answered ${put.status}: ${put.text}`);
+    if (o.config === 'realistic') {
+      const put = await http(
+        sides[0].api.url,
+        'PUT',
+        `/v1/catalogues/${CATALOGUE}/ranking-configs/${CONFIG}`,
+        REALISTIC_CONFIG,
+      );
+      if (put.status >= 300) throw new Error(`PUT ranking config answered ${put.status}: ${put.text}`);
+    }
     const spec = (url: string): LoadSpec => ({
       url,
       connections: 100,
@@ -216,7 +228,7 @@ async function main(): Promise<void> {
       );
     });
     const table = [
-      `Realistic recommendations, ${d.name} (${d.items.length} items), ${o.workers} replicas per side, ` +
+      `${o.config === 'realistic' ? 'Realistic' : 'Default-config'} recommendations, ${d.name} (${d.items.length} items), ${o.workers} replicas per side, ` +
         `${rate} req/s${o.rate === undefined ? ' (half the slower peak)' : ''}, ${o.rounds} alternating round(s) of ${o.rateDuration} s`,
       '',
       '| side | peak req/s | p99 per round, ms | p50 (median), ms | CPU per request (median), ms |',
