@@ -17,7 +17,7 @@ import {
   startApi,
   synthetic,
 } from './lib/fixtures';
-import { type LoadResult, type LoadSpec, runLoad } from './lib/load';
+import { type LoadResult, type LoadSpec, runAtRateWithCpu, runLoad } from './lib/load';
 import {
   API_KEY,
   deleteKeys,
@@ -26,7 +26,6 @@ import {
   http,
   killAllChildrenSync,
   log,
-  processTreeCpuMs,
   redis,
   RESULTS_DIR,
   ROOT,
@@ -205,13 +204,12 @@ async function main(): Promise<void> {
     );
     for (let round = 0; round < o.rounds; round++) {
       for (const side of round % 2 ? [...sides].reverse() : sides) {
-        const before = processTreeCpuMs(side.api.child.pid);
-        const res = await runLoad({ ...spec(side.api.url), rate, duration: o.rateDuration });
-        const after = processTreeCpuMs(side.api.child.pid);
-        const served = res.requests + rate * 2;
-        const cpuMsPerRequest =
-          before !== undefined && after !== undefined ? (after - before) / served : undefined;
-        side.runs.push({ ...res, cpuMsPerRequest });
+        const res = await runAtRateWithCpu(
+          { ...spec(side.api.url), rate, duration: o.rateDuration },
+          side.api.child.pid,
+        );
+        const { cpuMsPerRequest } = res;
+        side.runs.push(res);
         log(
           `round ${round + 1} ${side.name}: p50 ${fmt(res.p50, 1)} / p95 ${fmt(res.p95, 1)} / p99 ${fmt(res.p99, 1)} ms` +
             (cpuMsPerRequest === undefined ? '' : `, ${fmt(cpuMsPerRequest, 2)} ms CPU per request`) +

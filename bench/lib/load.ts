@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { log, ROOT, startChild } from './util';
+import { log, processTreeCpuMs, ROOT, startChild } from './util';
 
 export interface LoadSpec {
   url: string;
@@ -86,4 +86,21 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     );
   }
   return result;
+}
+
+/**
+ * A fixed-rate run (`spec.rate` set) and the CPU the server's process tree `pid` spent per request meanwhile (all
+ * replicas, /proc; undefined off Linux). Warm-up requests were served too, so they count (rate × warm-up seconds).
+ */
+export async function runAtRateWithCpu(
+  spec: LoadSpec & { rate: number },
+  pid: number,
+): Promise<LoadResult & { cpuMsPerRequest?: number }> {
+  const before = processTreeCpuMs(pid);
+  const result = await runLoad(spec);
+  const after = processTreeCpuMs(pid);
+  const served = result.requests + spec.rate * spec.warmup;
+  const cpuMsPerRequest =
+    before !== undefined && after !== undefined && served > 0 ? (after - before) / served : undefined;
+  return { ...result, cpuMsPerRequest };
 }

@@ -12,11 +12,11 @@ import {
   startApi,
   synthetic,
 } from '../lib/fixtures';
-import { type LoadResult, type LoadSpec, runLoad } from '../lib/load';
+import { type LoadResult, type LoadSpec, runAtRateWithCpu, runLoad } from '../lib/load';
 import { summariseProfile } from '../lib/profile';
 import { measureSteadiness } from '../lib/steadiness';
 import type { Report } from '../lib/report';
-import { API_KEY, type BenchOptions, deleteKeys, fmt, http, log, processTreeCpuMs, redis } from '../lib/util';
+import { API_KEY, type BenchOptions, deleteKeys, fmt, http, log, redis } from '../lib/util';
 
 const CATALOGUE = 'bench';
 const REALISTIC = 'bench-realistic';
@@ -69,15 +69,10 @@ async function peakAndHalf(
   const spec: LoadSpec = { ...base, url: api.url, method: 'POST', paths, bodies, headers };
   const result = await runLoad(spec);
   const rate = Math.max(5, Math.round(result.okRps / 2));
-  const cpuBefore = processTreeCpuMs(api.child.pid);
-  const atRate = await runLoad({ ...spec, rate, duration: rateDuration });
-  const cpuAfter = processTreeCpuMs(api.child.pid);
-  // Warm-up requests were served too: count them (the rate is fixed, so rate × warm-up seconds).
-  const served = atRate.requests + rate * spec.warmup;
-  const cpuMsPerRequest =
-    cpuBefore !== undefined && cpuAfter !== undefined && served > 0
-      ? (cpuAfter - cpuBefore) / served
-      : undefined;
+  const { cpuMsPerRequest, ...atRate } = await runAtRateWithCpu(
+    { ...spec, rate, duration: rateDuration },
+    api.child.pid,
+  );
   const atQuarter = await runLoad({
     ...spec,
     rate: Math.max(3, Math.round(rate / 2)),
