@@ -64,7 +64,8 @@ function run(spec: LoadSpec, seconds: number, latencies?: number[], statuses?: M
 
 /**
  * Open loop at a fixed rate, evenly spaced (autocannon's overallRate sends each connection's quota in a
- * burst every second). Latency counts from the scheduled send time, so a stalled server is not hidden.
+ * burst every second). Latency counts from the scheduled send time (or the send, if that was early), so a stalled
+ * server is not hidden.
  */
 async function openLoop(
   spec: LoadSpec,
@@ -81,6 +82,9 @@ async function openLoop(
   const pending: Promise<void>[] = [];
   const send = (i: number, due: number) =>
     new Promise<void>((resolve) => {
+      // Counted from the scheduled time when the send is late (the server may have stalled the loop), from the send
+      // itself when it is early (timers fire up to a millisecond early): never from before the request left.
+      const from = Math.max(due, performance.now());
       const body = spec.bodies?.[i % spec.bodies.length];
       const req = http.request(
         {
@@ -94,7 +98,7 @@ async function openLoop(
         (res) => {
           res.resume();
           res.on('end', () => {
-            latencies?.push(performance.now() - due);
+            latencies?.push(performance.now() - from);
             statuses?.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
             resolve();
           });
@@ -151,8 +155,12 @@ async function main(): Promise<void> {
     if (spec.warmup > 0) await openLoop(spec, spec.warmup);
     const latencies: number[] = [];
     const statuses = new Map<number, number>();
+    const cpu0 = process.cpuUsage();
     const res = await openLoop(spec, spec.duration, latencies, statuses);
-    process.stdout.write(`${JSON.stringify(summary(latencies, statuses, res.seconds, res.errors, 0))}\n`);
+    const cpu = process.cpuUsage(cpu0);
+    const out = summary(latencies, statuses, res.seconds, res.errors, 0);
+    out.generatorCpuMsPerRequest = (cpu.user + cpu.system) / 1000 / Math.max(1, out.requests);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   if (spec.warmup > 0) await run(spec, spec.warmup);

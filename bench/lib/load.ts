@@ -36,6 +36,8 @@ export interface LoadResult {
    * warm-up included, from /proc/stat; undefined off Linux. A fixed rate at "half peak" is not half the machine.
    */
   machineBusy?: number;
+  /** The generator's own CPU per request over the measured part of a fixed-rate run. */
+  generatorCpuMsPerRequest?: number;
 }
 
 /** Busy and total CPU time of the whole machine so far (/proc/stat, Linux only). */

@@ -50,7 +50,12 @@ interface RecResult {
 /** A fixed-rate run: percentiles, and how busy the whole machine was meanwhile (servers, generator and Redis). */
 const pcts = (r: LoadResult) =>
   `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms` +
-  (r.machineBusy === undefined ? '' : ` (machine ${Math.round(100 * r.machineBusy)}% busy)`);
+  (r.machineBusy === undefined
+    ? ''
+    : ` (machine ${Math.round(100 * r.machineBusy)}% busy` +
+      (r.generatorCpuMsPerRequest === undefined
+        ? ')'
+        : `; generator ${fmt(r.generatorCpuMsPerRequest, 2)} ms CPU per request)`));
 
 async function peakAndHalf(
   rateDuration: number,
@@ -118,7 +123,8 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `connections: by Little's law the mean latency is then 100 / throughput, e.g. 18 ms at 5,500 req/s, so a ` +
       `p99 ≤ 15 ms at peak would need > 6,700 req/s from any server) and at a fixed rate of half our peak ` +
       `(an open loop in the same generator process: evenly spaced requests over up to ${o.connections} keep-alive sockets, ` +
-      `latency counted from each request's scheduled time; the ceiling gets the same rate), where the percentiles ` +
+      `latency counted from each request's scheduled time, or from its send when a timer fired early; the ceiling gets ` +
+      `the same rate; the generator's own CPU per request is given after the machine's share), where the percentiles ` +
       `show service time rather than queueing. The ` +
       `p99 goal is judged at half peak; recommendations also run at a quarter of peak (capacity planning: at a ` +
       `fixed share of peak, p99 is a multiple of the service time, so halving the load shows how much headroom ` +
