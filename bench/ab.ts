@@ -31,7 +31,7 @@ import {
   ROOT,
   stopAllChildren,
 } from './lib/util';
-import { REALISTIC_CONFIG, realisticBodies } from './sections/serving';
+import { defaultBodies, REALISTIC_CONFIG, realisticBodies } from './sections/serving';
 
 const CATALOGUE = 'bench';
 const CONFIG = 'bench-realistic';
@@ -148,10 +148,7 @@ async function main(): Promise<void> {
     await loadIntoRedis(r, d, prefix, CATALOGUE);
     const rand = rng(11);
     const ids = Array.from({ length: 1000 }, () => d.items[Math.floor(rand() * d.items.length)].id);
-    const bodies =
-      o.config === 'realistic'
-        ? realisticBodies(ids)
-        : ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
+    const bodies = o.config === 'realistic' ? realisticBodies(ids) : defaultBodies(ids);
     // Both sides read the same catalogue and config from the same Redis prefix, as two deployments of it would.
     for (const [i, env] of [o.envA, o.envB].entries()) {
       const api = await startApi(prefix, { workers: o.workers, env, main: i === 0 ? a?.main : undefined });

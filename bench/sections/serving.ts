@@ -48,14 +48,18 @@ interface RecResult {
 }
 
 /** A fixed-rate run: percentiles, and how busy the whole machine was meanwhile (servers, generator and Redis). */
-const pcts = (r: LoadResult) =>
-  `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms` +
-  (r.machineBusy === undefined
-    ? ''
-    : ` (machine ${Math.round(100 * r.machineBusy)}% busy` +
-      (r.generatorCpuMsPerRequest === undefined
-        ? ')'
-        : `; generator ${fmt(r.generatorCpuMsPerRequest, 2)} ms CPU per request)`));
+const pcts = (r: LoadResult) => {
+  const context = [
+    r.machineBusy === undefined ? '' : `machine ${Math.round(100 * r.machineBusy)}% busy`,
+    r.generatorCpuMsPerRequest === undefined
+      ? ''
+      : `generator ${fmt(r.generatorCpuMsPerRequest, 2)} ms CPU per request`,
+  ].filter((x) => x !== '');
+  return (
+    `p50 ${fmt(r.p50, 1)} / p95 ${fmt(r.p95, 1)} / p99 ${fmt(r.p99, 1)} ms` +
+    (context.length > 0 ? ` (${context.join('; ')})` : '')
+  );
+};
 
 async function peakAndHalf(
   rateDuration: number,
@@ -84,6 +88,11 @@ async function peakAndHalf(
     duration: rateDuration,
   });
   return { result, atRate, rate, atQuarter, cpuMsPerRequest };
+}
+
+/** The built-in default config: just the context item. */
+export function defaultBodies(ids: string[]): string[] {
+  return ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
 }
 
 export function realisticBodies(ids: string[]): string[] {
@@ -369,7 +378,7 @@ async function recommendations(
       skipped: `probe answered ${probe.status}: ${probe.text.slice(0, 200)}`,
     });
   } else {
-    const bodies = ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
+    const bodies = defaultBodies(ids);
     out.push({
       label: 'recommendations (default config)',
       ...(await peakAndHalf(rateDuration, api, base, recPath, bodies, json)),

@@ -37,6 +37,19 @@ function source(initial: Record<string, number>) {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** A table over `src` whose copy of catalogue `c` is already in (one request made, its background read done). */
+async function loaded(
+  src: ReturnType<typeof source>,
+  clock: () => number,
+  c = 'c',
+  onError?: (err: unknown) => void,
+): Promise<PopularityTable> {
+  const table = new PopularityTable(src.s, 1_000, clock, onError);
+  await table.read(c, ['a']);
+  await settle();
+  return table;
+}
+
 describe('PopularityTable', () => {
   let now = 0;
   const clock = () => now;
@@ -64,9 +77,7 @@ describe('PopularityTable', () => {
 
   it('reads the table again once it is ttl old, serving the old copy meanwhile, one read at a time', async () => {
     const src = source({ a: 3 });
-    const table = new PopularityTable(src.s, 1_000, clock);
-    await table.read('c', ['a']);
-    await settle();
+    const table = await loaded(src, clock);
     src.table.set('a', 7);
     src.calls.length = 0;
     now += 999;
@@ -103,9 +114,7 @@ describe('PopularityTable', () => {
   it('keeps the old copy when a read fails, says so, and tries again an interval later', async () => {
     const src = source({ a: 3 });
     const errors: unknown[] = [];
-    const table = new PopularityTable(src.s, 1_000, clock, (e) => errors.push(e));
-    await table.read('c', ['a']);
-    await settle();
+    const table = await loaded(src, clock, 'c', (e) => errors.push(e));
     src.fail(true);
     src.table.set('a', 9);
     now += 1_000;
@@ -125,9 +134,7 @@ describe('PopularityTable', () => {
 
   it('keeps catalogues apart', async () => {
     const src = source({ a: 3 });
-    const table = new PopularityTable(src.s, 1_000, clock);
-    await table.read('one', ['a']);
-    await settle();
+    const table = await loaded(src, clock, 'one');
     src.table.set('a', 5);
     expect((await table.read('two', ['a'])).get('a')).toBe(5);
     expect((await table.read('one', ['a'])).get('a')).toBe(3);
