@@ -10,6 +10,7 @@ import {
   type ApiProcess,
   type Dataset,
   ensureBuilt,
+  loadEvents,
   loadIntoRedis,
   movielens,
   newPrefix,
@@ -148,12 +149,13 @@ async function main(): Promise<void> {
     await loadIntoRedis(r, d, prefix, CATALOGUE);
     const rand = rng(11);
     const ids = Array.from({ length: 1000 }, () => d.items[Math.floor(rand() * d.items.length)].id);
-    const bodies = o.config === 'realistic' ? realisticBodies(ids) : defaultBodies(ids);
-    // Both sides read the same catalogue and config from the same Redis prefix, as two deployments of it would.
+    // Both sides read the same catalogue, events and config from the same Redis prefix, as two deployments would.
     for (const [i, env] of [o.envA, o.envB].entries()) {
       const api = await startApi(prefix, { workers: o.workers, env, main: i === 0 ? a?.main : undefined });
       sides.push({ name: names[i], api, peaks: [], runs: [] });
     }
+    const users = await loadEvents(sides[0].api, prefix, d, CATALOGUE);
+    const bodies = o.config === 'realistic' ? realisticBodies(ids, users) : defaultBodies(ids);
     if (o.config === 'realistic') {
       const put = await http(
         sides[0].api.url,

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { CatalogueRepository, textHash } from '../../src/catalogue/catalogue.repository';
-import { readMovies } from '../../src/datasets/movielens';
+import { readMovies, readRatings } from '../../src/datasets/movielens';
 import { itemText, type Item } from '../../src/domain/item';
 import { TransformersEmbedder } from '../../src/embedding/transformers-embedder';
 import { RedisKeys } from '../../src/redis/redis-keys';
@@ -15,6 +15,7 @@ import {
   type Child,
   ensureDir,
   freePort,
+  http,
   log,
   MODEL_DIR,
   MODEL_ID,
@@ -52,13 +53,21 @@ export function rng(seed: number): () => number {
 
 let movielensCache: Dataset | undefined;
 
-/** MovieLens movies as items (with a few unavailable ones and prices, so filters have work to do). */
+const DAY_MS = 86_400_000;
+
+/**
+ * MovieLens movies as items (with a few unavailable ones and prices, so filters have work to do, and a createdAt
+ * within the last year, so `new_arrivals` has something to rank).
+ */
 export function movielensItems(): Item[] {
   const rand = rng(7);
+  const added = rng(13);
+  const now = Date.now();
   return readMovies(MOVIELENS_DIR).map((item) => ({
     ...item,
     available: rand() > 0.05,
     price: Math.round((2 + rand() * 18) * 100) / 100,
+    createdAt: new Date(now - Math.floor(added() * 365 * DAY_MS)).toISOString(),
   }));
 }
 
@@ -176,6 +185,81 @@ export async function loadIntoRedis(
   }
   log(`loaded ${dataset.items.length} items into Redis (${prefix}) in ${Date.now() - started} ms`);
   return { prefix, catalogue, dataset };
+}
+
+/**
+ * The MovieLens ratings as `rating` events for a dataset, shifted in time so the newest is a minute old. For a
+ * synthetic dataset each rating goes to one of its movie's copies (picked at random), so popularity keeps the real
+ * long tail and users keep their tastes across the copies.
+ */
+export function datasetEvents(d: Dataset): { events: Record<string, unknown>[]; users: string[] } {
+  const ratings = readRatings(MOVIELENS_DIR);
+  const base = movielensItems();
+  const m = base.length;
+  const n = d.items.length;
+  const indexOf = new Map(base.map((item, i) => [item.id, i]));
+  const shift = Date.now() - 60_000 - 1000 * Math.max(...ratings.map((r) => r.timestamp));
+  const rand = rng(17);
+  const users = new Set<string>();
+  const events: Record<string, unknown>[] = [];
+  for (const r of ratings) {
+    const src = indexOf.get(r.movieId);
+    if (src === undefined || src >= n) continue;
+    const copies = Math.floor((n - 1 - src) / m) + 1;
+    const i = src + m * Math.floor(rand() * copies);
+    users.add(r.userId);
+    events.push({
+      type: 'rating',
+      userId: r.userId,
+      itemId: d.items[i].id,
+      value: r.rating,
+      timestamp: shift + 1000 * r.timestamp,
+    });
+  }
+  return { events, users: [...users] };
+}
+
+/**
+ * Sends a dataset's events (datasetEvents) through the API and has a worker apply them (popularity, histories,
+ * co-occurrence), then stops the worker: the catalogue then has trending items and users with histories.
+ * Returns the users, for personalised requests.
+ */
+export async function loadEvents(
+  api: ApiProcess,
+  prefix: string,
+  d: Dataset,
+  catalogue = 'bench',
+): Promise<string[]> {
+  const started = Date.now();
+  const { events, users } = datasetEvents(d);
+  const worker = startWorker(prefix);
+  try {
+    const route = `/v1/catalogues/${catalogue}/events`;
+    const batches: Record<string, unknown>[][] = [];
+    for (let i = 0; i < events.length; i += 1000) batches.push(events.slice(i, i + 1000));
+    let next = 0;
+    const send = async (): Promise<void> => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const res = await http(api.url, 'POST', route, { events: batch });
+        if (res.status !== 202)
+          throw new Error(`POST events answered ${res.status}: ${res.text.slice(0, 300)}`);
+      }
+    };
+    await Promise.all([send(), send(), send(), send()]);
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      const lag = await http(api.url, 'GET', `${route}/lag`);
+      if (lag.status === 200 && (lag.body as { pending?: number }).pending === 0) break;
+      if (Date.now() > deadline) throw new Error(`events not applied in time: ${lag.text}`);
+      if (worker.proc.exitCode !== null) throw new Error(`worker exited early:\n${worker.tail()}`);
+      await sleep(250);
+    }
+  } finally {
+    await worker.stop();
+  }
+  log(`applied ${events.length} rating events of ${users.length} users in ${Date.now() - started} ms`);
+  return users;
 }
 
 let built = false;

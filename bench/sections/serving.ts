@@ -5,6 +5,7 @@ import { HNSW_EF_SEARCH, rawIndexFiles, startCeiling } from '../lib/ceilings';
 import {
   type ApiProcess,
   type Dataset,
+  loadEvents,
   loadIntoRedis,
   movielens,
   newPrefix,
@@ -95,12 +96,13 @@ export function defaultBodies(ids: string[]): string[] {
   return ids.map((id) => JSON.stringify({ itemIds: [id], limit: 10 }));
 }
 
-export function realisticBodies(ids: string[]): string[] {
+/** Item pages for signed-in users: `users` should have histories (loadEvents), as a storefront's mostly do. */
+export function realisticBodies(ids: string[], users: readonly string[]): string[] {
   return ids.map((id, i) =>
     JSON.stringify({
       config: REALISTIC,
       itemIds: [id],
-      userId: `u${i % 200}`,
+      userId: users[i % users.length],
       filters: { categories: { none: ['Horror'] } },
       limit: 10,
     }),
@@ -123,7 +125,9 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
     'serving',
     `Load: autocannon in its own process, ${o.connections} connections, ${o.warmup} s warm-up then ${o.duration} s measured ` +
       `at peak and ${o.rateDuration} s at a fixed rate; ` +
-      `query ids rotate over 1,000 random items. Our API runs \`node dist/src/main.js\` with API_WORKERS=${procs}; ` +
+      `query ids rotate over 1,000 random items. The catalogue has signals: items have a createdAt within the last year, ` +
+      `and the MovieLens ratings go through POST /events (a worker applies them, then stops) before the runs, so ` +
+      `trending and new_arrivals give items and each realistic request is for a rater with a history. Our API runs \`node dist/src/main.js\` with API_WORKERS=${procs}; ` +
       `both ceilings run ${procs} node:cluster process(es) too, with the same environment as our replicas (glibc huge pages for the index, src/main.ts). Generator and servers share the machine's ${os.cpus().length} cores, ` +
       `in the same run, so the ratios compare like with like. Ceiling (a): bare node:http returning a pre-serialised ` +
       `\`similar\` body of the same size; ceiling (b): bare node:http running hnswlib-node searchKnn (k+1, ef ${HNSW_EF_SEARCH}, ` +
@@ -204,10 +208,12 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
         let ceilBAt: LoadResult;
         let rate = 0;
         const recs: RecResult[] = [];
+        let users: string[] = [];
         try {
           const api = await startApi(prefix, { workers: procs });
           stops.push(() => api.stop());
           log(`serving ${d.name}: API ready in ${Date.now() - t0} ms`);
+          users = await loadEvents(api, prefix, d, CATALOGUE);
           const probe = await http(api.url, 'GET', similarPaths[0]);
           if (probe.status !== 200) throw new Error(`similar answered ${probe.status}: ${probe.text}`);
           sampleBody = probe.text;
@@ -240,7 +246,7 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
           ceilBAt = await runLoad({ ...base, url: b.url, rate, duration: o.rateDuration });
           await a.stop();
           await b.stop();
-          recs.push(...(await recommendations(api, ids, base, recPath, json, o.rateDuration, procs)));
+          recs.push(...(await recommendations(api, ids, users, base, recPath, json, o.rateDuration, procs)));
         } finally {
           for (const stop of stops.reverse()) await stop();
           fs.rmSync(bodyFile, { force: true });
@@ -330,7 +336,7 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
             ...base,
             method: 'POST' as const,
             paths: recPath,
-            bodies: realisticBodies(ids),
+            bodies: realisticBodies(ids, users),
             headers: json,
           };
           const text = await profileScenario(prefix, spec, 'recommendations');
@@ -356,6 +362,7 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
 async function recommendations(
   api: ApiProcess,
   ids: string[],
+  users: string[],
   base: Omit<LoadSpec, 'url'>,
   recPath: string[],
   json: Record<string, string>,
@@ -397,11 +404,30 @@ async function recommendations(
   }
   // The config reaches every replica over pub/sub; give it a moment.
   await new Promise((r) => setTimeout(r, 500));
-  const bodies = realisticBodies(ids);
+  const bodies = realisticBodies(ids, users);
   const check = await http(api.url, 'POST', recPath[0], JSON.parse(bodies[0]));
   if (check.status !== 200) {
     out.push({ label, skipped: `probe answered ${check.status}: ${check.text.slice(0, 200)}` });
     return out;
+  }
+  // Every source must have something to give, or the figures would be of a cheaper request than the label says.
+  const request = JSON.parse(bodies[0]) as Record<string, unknown>;
+  delete request.config;
+  for (const source of REALISTIC_CONFIG.candidates.map((cand) => cand.source)) {
+    const alone = { candidates: [{ source, limit: 10 }] };
+    const cmp = await http(api.url, 'POST', `/v1/catalogues/${CATALOGUE}/ranking-configs/compare`, {
+      a: { config: alone },
+      b: { config: alone },
+      request,
+    });
+    const n = (cmp.body as { a?: { items?: unknown[] } } | undefined)?.a?.items?.length ?? 0;
+    if (cmp.status !== 200 || n === 0) {
+      out.push({
+        label,
+        skipped: `source ${source} gives nothing (${cmp.status}: ${cmp.text.slice(0, 200)})`,
+      });
+      return out;
+    }
   }
   const measured: RecResult = {
     label,
