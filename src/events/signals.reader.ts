@@ -20,7 +20,7 @@ import {
   type UserInterestOptions,
 } from '../domain/personalization/user-interests';
 import type { VectorIndex } from '../domain/vector-index';
-import { cosine } from '../domain/vector-math';
+import { maxCosine, normalize } from '../domain/vector-math';
 import { atMostEvery } from '../common/throttled';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { IndexRegistry } from '../index/index-registry';
@@ -154,11 +154,18 @@ export class EventSignalsReader extends SignalsReader {
     if (disliked.length === 0) return { recent, accept: req.accept };
     const index = this.registry.get(req.catalogue)?.index;
     const dislikedIds = new Set(disliked);
-    const vectors = disliked.map((id) => index?.vector(id)).filter((v): v is Float32Array => v !== undefined);
+    // Normalised once here, so each candidate costs one norm and a dot product per dislike (the hot loop of
+    // trending and co-occurrence for users with dislikes).
+    const units: Float32Array[] = [];
+    for (const id of disliked) {
+      const v = index?.vector(id);
+      if (v) units.push(normalize(v));
+    }
+    const threshold = DEFAULT_DISLIKE.threshold;
     const accept = (id: string): boolean => {
       if (dislikedIds.has(id) || !req.accept(id)) return false;
-      const v = vectors.length > 0 ? index?.vector(id) : undefined;
-      return !v || !vectors.some((d) => cosine(v, d) >= DEFAULT_DISLIKE.threshold);
+      const v = units.length > 0 ? index?.vector(id) : undefined;
+      return !v || maxCosine(v, units, threshold) < threshold;
     };
     return { recent, accept };
   }

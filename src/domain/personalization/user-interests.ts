@@ -1,5 +1,5 @@
 // A user's interests: k-medoids over the embeddings of their recent positive items, one index query per interest.
-import { cosine } from '../vector-math';
+import { cosine, maxCosine, normalize } from '../vector-math';
 import type { Neighbour, VectorIndex } from '../vector-index';
 
 export interface PositiveItem {
@@ -192,11 +192,11 @@ export function applyDislikes(
   p: DislikeParams = DEFAULT_DISLIKE,
 ): Neighbour[] {
   if (disliked.length === 0) return candidates.slice();
+  const units = disliked.map(normalize);
   const out: Neighbour[] = [];
   for (const c of candidates) {
     const v = vectorOf(c.id);
-    let sim = -1;
-    if (v) for (const d of disliked) sim = Math.max(sim, cosine(v, d));
+    const sim = v ? maxCosine(v, units) : -1;
     if (sim < p.threshold) out.push(c);
     else if (p.mode === 'penalise')
       out.push({
