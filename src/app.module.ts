@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from './config/config';
+import type { AppConfig } from './config/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogueController } from './catalogue/catalogue.controller';
 import { CatalogueService } from './catalogue/catalogue.service';
@@ -20,7 +20,6 @@ import { RecommendationRepository } from './recommend/recommendation.repository'
 import { SignalsReader } from './recommend/signals.reader';
 import { EventsModule } from './events/events.module';
 import { EventSignalsReader } from './events/signals.reader';
-import { NeighbourCache } from './domain/neighbour-cache';
 
 /** The API process: HTTP controllers and the in-memory indexes; no job processors. */
 @Module({})
@@ -49,11 +48,6 @@ export class AppModule {
         RankingConfigRepository,
         RankingConfigService,
         RecommendService,
-        {
-          provide: NeighbourCache,
-          useFactory: (c: AppConfig) => new NeighbourCache(c.NEIGHBOUR_CACHE_ITEMS),
-          inject: [APP_CONFIG],
-        },
         RecommendationRepository,
         MetricsService,
         // The events pipeline fills the behavioural sources (src/events).

@@ -19,6 +19,7 @@ import {
   type InterestCandidate,
   type UserInterestOptions,
 } from '../domain/personalization/user-interests';
+import { isVersioned, NeighbourCache } from '../domain/neighbour-cache';
 import type { VectorIndex } from '../domain/vector-index';
 import { maxCosine, normalize } from '../domain/vector-math';
 import { atMostEvery } from '../common/throttled';
@@ -67,6 +68,7 @@ export class EventSignalsReader extends SignalsReader {
     private readonly registry: IndexRegistry,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'SIGNALS_CACHE_MS'>,
     private readonly collaborativeModels: CollaborativeModels,
+    private readonly itemNeighbours: NeighbourCache,
   ) {
     super();
     // Background re-reads that fail leave the stale values in place; one warning a minute says so.
@@ -154,14 +156,22 @@ export class EventSignalsReader extends SignalsReader {
     if (disliked.length === 0) return { recent, accept: req.accept };
     const index = this.registry.get(req.catalogue)?.index;
     const dislikedIds = new Set(disliked);
-    // Normalised once here, so each candidate costs one norm and a dot product per dislike (the hot loop of
-    // trending and co-occurrence for users with dislikes).
+    const threshold = DEFAULT_DISLIKE.threshold;
+    // The disliked items' kept neighbour lists name everything that close: one set lookup per candidate.
+    const near =
+      index && isVersioned(index) && this.itemNeighbours.capacity > 0
+        ? this.itemNeighbours.within(index, disliked, threshold)
+        : undefined;
+    if (near) {
+      const accept = (id: string): boolean => !dislikedIds.has(id) && !near.has(id) && req.accept(id);
+      return { recent, accept };
+    }
+    // Without kept lists: normalised once here, so each candidate costs one norm and a dot product per dislike.
     const units: Float32Array[] = [];
     for (const id of disliked) {
       const v = index?.vector(id);
       if (v) units.push(normalize(v));
     }
-    const threshold = DEFAULT_DISLIKE.threshold;
     const accept = (id: string): boolean => {
       if (dislikedIds.has(id) || !req.accept(id)) return false;
       const v = units.length > 0 ? index?.vector(id) : undefined;

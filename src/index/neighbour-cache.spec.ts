@@ -1,7 +1,7 @@
 import { ExactIndex } from '../domain/exact-index';
 import { NeighbourCache, NEIGHBOURS_PER_LIST } from '../domain/neighbour-cache';
 import type { NeighbourList } from '../domain/vector-index';
-import { normalize } from '../domain/vector-math';
+import { cosine, normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
 
 function randomVectors(n: number, dim: number, seed = 7): Float32Array[] {
@@ -134,5 +134,28 @@ describe('NeighbourCache', () => {
     expect(new NeighbourCache(10).nearest(hnsw, 'nope', 5)).toBeUndefined();
     expect(new NeighbourCache(0).nearest(hnsw, 'i1', 5)).toBeUndefined();
     expect(walks).not.toHaveBeenCalled();
+  });
+
+  it('within(): every item at least that close to any of the ids, as a scan of all vectors finds them', () => {
+    const { hnsw, exact, upsert } = indexes(800);
+    // i3 gets 50 near duplicates (more than the first list holds), i4 three, i5 none.
+    for (let j = 0; j < 50; j++) upsert(`d3-${j}`, near(exact.vector('i3')!, 100 + j));
+    for (let j = 0; j < 3; j++) upsert(`d4-${j}`, near(exact.vector('i4')!, 200 + j));
+    const cache = new NeighbourCache(100);
+    const scan = (from: string[], threshold: number) => {
+      const out: string[] = [];
+      for (const n of exact.search(exact.vector('i0')!, exact.size)) {
+        if (from.some((f) => cosine(exact.vector(f)!, exact.vector(n.id)!) >= threshold)) out.push(n.id);
+      }
+      return out.sort();
+    };
+    for (const threshold of [0.9, 0.95]) {
+      const from = ['i3', 'i4', 'i5', 'not-there'];
+      const got = [...cache.within(hnsw, from, threshold)].sort();
+      expect(got).toEqual(scan(from.slice(0, 3), threshold));
+      expect(got.filter((id) => id.startsWith('d3-')).length).toBeGreaterThan(32);
+      expect(got).toEqual(expect.arrayContaining(['i3', 'i4', 'i5', 'd4-0', 'd4-1', 'd4-2']));
+    }
+    expect(new NeighbourCache(0).within(hnsw, ['i3'], 0.9).size).toBe(0);
   });
 });

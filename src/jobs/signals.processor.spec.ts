@@ -14,6 +14,7 @@ import { IndexRegistry } from '../index/index-registry';
 import { RankingConfigRepository } from '../ranking/ranking-config.repository';
 import { deleteKeys } from '../redis/redis-connection';
 import { RedisKeys } from '../redis/redis-keys';
+import { NeighbourCache } from '../domain/neighbour-cache';
 import { APPLY_SIGNALS, READ_SIGNALS, SignalsProcessor } from './signals.processor';
 
 const DAY = 86400;
@@ -72,6 +73,7 @@ describe('SignalsProcessor (real Redis)', () => {
       new IndexRegistry(config),
       { SIGNALS_CACHE_MS: 0 },
       new CollaborativeModels(new CollaborativeRepository(redis, keys), config),
+      new NeighbourCache(config.NEIGHBOUR_CACHE_ITEMS),
     );
   });
   afterEach(async () => {
@@ -155,6 +157,7 @@ describe('SignalsProcessor (real Redis)', () => {
       new IndexRegistry(config),
       { SIGNALS_CACHE_MS: 60_000 },
       new CollaborativeModels(new CollaborativeRepository(redis, keys), config),
+      new NeighbourCache(config.NEIGHBOUR_CACHE_ITEMS),
     );
     // The first request reads its own ids (none here) while the copy loads; later ones are answered from the copy.
     const deadline = Date.now() + 10_000;
