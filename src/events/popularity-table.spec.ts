@@ -11,7 +11,7 @@ function source(initial: Record<string, number>) {
       calls.push(`all:${c}`);
       await gate;
       if (failing) throw new Error('redis down');
-      return new Map(table);
+      return { ids: [...table.keys()], values: [...table.values()] };
     },
     async readSome(c, ids) {
       calls.push(`some:${c}:${ids.join(',')}`);
@@ -147,5 +147,35 @@ describe('PopularityTable', () => {
     src.table.set('a', 4);
     expect((await table.read('c', ['a'])).get('a')).toBe(4);
     expect(src.calls).toEqual(['some:c:a', 'some:c:a']);
+  });
+
+  it('keeps each copy as it was read: the next one drops ids that left, the old one answers as before', async () => {
+    const src = source({ a: 3, b: 1 });
+    const table = await loaded(src, clock);
+    const first = await table.read('c', []);
+    src.table.delete('b');
+    src.table.set('n', 7);
+    src.table.set('a', 4);
+    now += 1_000;
+    await table.read('c', []);
+    await settle();
+    const second = await table.read('c', []);
+    expect([second.get('a'), second.get('b'), second.get('n')]).toEqual([4, undefined, 7]);
+    expect([first.get('a'), first.get('b'), first.get('n')]).toEqual([3, 1, undefined]);
+    // Thousands of ids come and go (the slot map starts over on the way): answers stay those of the last read.
+    for (let round = 0; round < 4; round++) {
+      src.table.clear();
+      for (let i = 0; i < 1500; i++) src.table.set(`r${round}-${i}`, i + 0.5);
+      now += 1_000;
+      await table.read('c', []);
+      await settle();
+    }
+    const last = await table.read('c', []);
+    expect([last.get('r3-5'), last.get('r3-1499'), last.get('r2-5'), last.get('a')]).toEqual([
+      5.5,
+      1499.5,
+      undefined,
+      undefined,
+    ]);
   });
 });

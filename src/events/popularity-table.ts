@@ -3,14 +3,38 @@ import type { ReadValues } from './recent-reads';
 
 /** Where the table comes from (Redis in the service, anything in a spec). */
 export interface PopularitySource {
-  /** Every id of the catalogue's popularity table with its value (ids without events are absent). */
-  readAll(catalogue: string): Promise<Map<string, number>>;
+  /** Every id of the catalogue's popularity table with its value, as two parallel lists (ids without events are absent). */
+  readAll(catalogue: string): Promise<{ ids: readonly string[]; values: readonly number[] }>;
   /** Just these ids, in order (0 for an id without events): one round trip. */
   readSome(catalogue: string, ids: string[]): Promise<number[]>;
 }
 
+/**
+ * One read of a catalogue's table: values by slot, in a typed array of its own; the id → slot map is shared by the
+ * catalogue's copies and only grows (until compacted). A read again then writes one array of numbers rather than a new
+ * map of every id with its strings and entries, which outlived the young generation each time (a copy lives for
+ * seconds) and kept the old one busy.
+ */
+class PopularityCopy implements ReadValues<number> {
+  constructor(
+    private readonly slots: ReadonlyMap<string, number>,
+    private readonly values: Float64Array,
+    /** Ids with a value. */
+    readonly size: number,
+  ) {}
+
+  get(id: string): number | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined || slot >= this.values.length) return undefined;
+    const v = this.values[slot];
+    return Number.isNaN(v) ? undefined : v;
+  }
+}
+
 interface Table {
-  values?: Map<string, number>;
+  values?: PopularityCopy;
+  /** Slots of the ids read so far (see PopularityCopy). */
+  slots: Map<string, number>;
   /** When the read that produced `values` started. */
   at: number;
   loading?: Promise<void>;
@@ -39,7 +63,7 @@ export class PopularityTable {
 
   async read(catalogue: string, ids: Iterable<string>): Promise<ReadValues<number>> {
     if (this.ttlMs <= 0) return this.readOwn(catalogue, ids);
-    const table = getOrInsert(this.tables, catalogue, () => ({ at: 0 }));
+    const table = getOrInsert(this.tables, catalogue, (): Table => ({ at: 0, slots: new Map() }));
     if (table.values) {
       if (this.clock() - table.at >= this.interval(table.values.size)) this.reload(catalogue, table);
       return table.values;
@@ -67,8 +91,8 @@ export class PopularityTable {
     table.loading = this.source
       .readAll(catalogue)
       .then(
-        (values) => {
-          table.values = values;
+        ({ ids, values }) => {
+          table.values = copyOf(table, ids, values);
           table.at = started;
         },
         (err: unknown) => {
@@ -80,4 +104,20 @@ export class PopularityTable {
         table.loading = undefined;
       });
   }
+}
+
+/** A copy of one read, in the table's slots (a fresh slot map once the old one holds more than twice the ids). */
+function copyOf(table: Table, ids: readonly string[], values: readonly number[]): PopularityCopy {
+  // Ids that left the table keep their slots until then; a copy already served keeps the map it was made with.
+  if (table.slots.size > 2 * ids.length + 1024) table.slots = new Map();
+  const { slots } = table;
+  for (const id of ids) if (!slots.has(id)) slots.set(id, slots.size);
+  const out = new Float64Array(slots.size).fill(NaN);
+  let size = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const slot = slots.get(ids[i])!;
+    if (Number.isNaN(out[slot])) size++;
+    out[slot] = values[i];
+  }
+  return new PopularityCopy(slots, out, size);
 }

@@ -230,24 +230,29 @@ export class EventSignalsReader extends SignalsReader {
    * read after it. The worker rescales every stored score when it moves the epoch (rare): a read that overlapped one
    * is thrown away and done again.
    */
-  private async popularityOfAll(catalogue: string): Promise<Map<string, number>> {
+  private async popularityOfAll(catalogue: string): Promise<{ ids: string[]; values: number[] }> {
     const key = this.keys.popularity(catalogue);
     const metaKey = this.keys.popularityMeta(catalogue);
     for (let attempt = 1; ; attempt++) {
       const before = await this.redis.hmget(metaKey, ...POPULARITY_META);
-      const values = new Map<string, number>();
+      // ZSCAN may return an id twice (a later value is as good): the table keeps one.
+      const ids: string[] = [];
+      const values: number[] = [];
       let cursor = '0';
       do {
         const [next, flat] = await this.redis.zscan(key, cursor, 'COUNT', 1000);
-        for (let i = 0; i + 1 < flat.length; i += 2) values.set(flat[i], Number(flat[i + 1]));
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          ids.push(flat[i]);
+          values.push(Number(flat[i + 1]));
+        }
         cursor = next;
       } while (cursor !== '0');
       const after = await this.redis.hmget(metaKey, ...POPULARITY_META);
       // epoch and half-life fix what a stored score means; `latest` only moves the read-back scale.
       if (before[0] === after[0] && before[1] === after[1]) {
         const scale = popularityScale(after);
-        for (const [id, v] of values) values.set(id, v * scale);
-        return values;
+        for (let i = 0; i < values.length; i++) values[i] *= scale;
+        return { ids, values };
       }
       if (attempt >= 3)
         throw new Error(`popularity of '${catalogue}' was rescaled during each of ${attempt} reads`);
