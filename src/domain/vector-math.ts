@@ -47,7 +47,7 @@ export function maxCosine(v: Float32Array, units: readonly Float32Array[], enoug
 }
 
 /** dot() with four running sums: several times faster on long vectors (independent additions pipeline). */
-function dot4(a: Float32Array, b: Float32Array): number {
+export function dot4(a: Float32Array, b: Float32Array): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

@@ -176,3 +176,61 @@ describe('interestInputs / userInterestCandidates', () => {
     expect(out.map((c) => c.id).sort()).toEqual(['a2', 'b2']);
   });
 });
+
+/** Textbook PAM (BUILD, then best-improvement SWAP), every candidate's cost summed from scratch: the oracle. */
+function referencePam(dist: number[][], weights: number[], k: number, maxSwaps = 50): number[] {
+  const n = dist.length;
+  const cost = (meds: number[]) => {
+    let c = 0;
+    for (let i = 0; i < n; i++) c += weights[i] * Math.min(...meds.map((m) => dist[i][m]));
+    return c;
+  };
+  const meds: number[] = [];
+  while (meds.length < k) {
+    let best = -1;
+    let bestCost = Infinity;
+    for (let c = 0; c < n; c++) {
+      if (meds.includes(c)) continue;
+      const x = cost([...meds, c]);
+      if (x < bestCost - 1e-12) [bestCost, best] = [x, c];
+    }
+    meds.push(best);
+  }
+  for (let it = 0; it < maxSwaps; it++) {
+    const now = cost(meds);
+    let best: { m: number; c: number; x: number } | undefined;
+    for (let m = 0; m < k; m++)
+      for (let c = 0; c < n; c++) {
+        if (meds.includes(c)) continue;
+        const trial = meds.slice();
+        trial[m] = c;
+        const x = cost(trial);
+        if (x < (best?.x ?? now) - 1e-9) best = { m, c, x };
+      }
+    if (!best) break;
+    meds[best.m] = best.c;
+  }
+  return meds;
+}
+
+describe('kMedoids', () => {
+  it('picks the same medoids as textbook PAM, ties and repeated points included', () => {
+    let seed = 5;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    for (let trial = 0; trial < 12; trial++) {
+      const n = 12 + trial * 3;
+      const points = Array.from({ length: n }, () => normalize(Float32Array.from({ length: 8 }, rnd)));
+      // A few exact repeats, so distances tie.
+      for (let i = 0; i < trial % 4; i++) points[n - 1 - i] = points[i];
+      const dist = cosineDistances(points);
+      const weights = points.map((_, i) => (trial % 2 ? 1 : 0.5 + ((i * 37) % 10) / 10));
+      for (let k = 1; k <= 5; k++) {
+        const got = kMedoids(dist, weights, k);
+        expect(got.medoids).toEqual(referencePam(dist, weights, k));
+        for (let i = 0; i < n; i++) {
+          expect(dist[i][got.medoids[got.assign[i]]]).toBe(Math.min(...got.medoids.map((m) => dist[i][m])));
+        }
+      }
+    }
+  });
+});
