@@ -1,4 +1,4 @@
-import { cosine } from '../vector-math';
+import { cosine, dot4 } from '../vector-math';
 
 export interface DiversityCandidate {
   id: string;
@@ -28,7 +28,7 @@ function pairSimilarity(opts: DiversityOptions): ((a: string, b: string) => numb
   const unit = (id: string): Unit | undefined => {
     if (units.has(id)) return units.get(id);
     const v = vector(id);
-    const n = v ? Math.sqrt(dot(v, v)) : 0;
+    const n = v ? Math.sqrt(dot4(v, v)) : 0;
     const u = v && n > 0 ? { v, inv: 1 / n } : undefined;
     units.set(id, u);
     return u;
@@ -155,24 +155,7 @@ interface Unit {
 
 // Vectors of another dimension (a model change mid-reindex) count as unrelated rather than throwing.
 function unitSimilarity(a: Unit, b: Unit): number {
-  return a.v.length === b.v.length ? dot(a.v, b.v) * a.inv * b.inv : 0;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const n = a.length - (a.length % 4);
-  let i = 0;
-  for (; i < n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < a.length; i++) s0 += a[i] * b[i];
-  return s0 + s1 + s2 + s3;
+  return a.v.length === b.v.length ? dot4(a.v, b.v) * a.inv * b.inv : 0;
 }
 
 /** Mean cosine over all pairs of a list: the quantity MMR is meant to lower. */
