@@ -61,25 +61,16 @@ export interface Clustering {
 export function kMedoids(dist: number[][], weights: readonly number[], k: number, maxSwaps = 50): Clustering {
   const n = dist.length;
   k = Math.max(1, Math.min(k, n));
-  const costOf = (meds: number[]): { cost: number; assign: number[] } => {
-    let cost = 0;
-    const assign = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let m = 1; m < meds.length; m++) if (dist[i][meds[m]] < dist[i][meds[best]]) best = m;
-      assign[i] = best;
-      cost += weights[i] * dist[i][meds[best]];
-    }
-    return { cost, assign };
-  };
-  // Each point's distance to its nearest and second-nearest medoid, and which medoid is nearest: a candidate's cost
-  // then takes O(n) instead of O(n·k) (it is the same sum, term by term, as costOf gives, so the same choices).
+  // Each point's distance to its nearest and second-nearest medoid, and which medoid is nearest (the first of equals):
+  // a candidate's cost then takes O(n) instead of O(n·k), the same sum term by term, so the same choices.
   const near1 = new Float64Array(n).fill(Infinity);
   const near2 = new Float64Array(n).fill(Infinity);
   const nearest = new Int32Array(n).fill(-1);
-  const track = (meds: readonly number[]): void => {
+  /** Brings near1/near2/nearest up to date with `meds`; returns their cost. */
+  const track = (meds: readonly number[]): number => {
     near1.fill(Infinity);
     near2.fill(Infinity);
+    let cost = 0;
     for (let i = 0; i < n; i++) {
       for (let m = 0; m < meds.length; m++) {
         const d = dist[i][meds[m]];
@@ -89,42 +80,43 @@ export function kMedoids(dist: number[][], weights: readonly number[], k: number
           nearest[i] = m;
         } else if (d < near2[i]) near2[i] = d;
       }
+      cost += weights[i] * near1[i];
     }
+    return cost;
   };
   const medoids: number[] = [];
+  let cost = 0;
   // BUILD: greedily add the point that lowers the total cost most.
   while (medoids.length < k) {
     let bestPoint = -1;
     let bestCost = Infinity;
     for (let c = 0; c < n; c++) {
       if (medoids.includes(c)) continue;
-      let cost = 0;
-      for (let i = 0; i < n; i++) cost += weights[i] * Math.min(near1[i], dist[i][c]);
-      if (cost < bestCost - 1e-12) [bestCost, bestPoint] = [cost, c];
+      let trial = 0;
+      for (let i = 0; i < n; i++) trial += weights[i] * Math.min(near1[i], dist[i][c]);
+      if (trial < bestCost - 1e-12) [bestCost, bestPoint] = [trial, c];
     }
     medoids.push(bestPoint);
-    track(medoids);
+    cost = track(medoids);
   }
-  let current = costOf(medoids);
   for (let it = 0; it < maxSwaps; it++) {
     let best: { m: number; c: number; cost: number } | undefined;
     for (let m = 0; m < k; m++)
       for (let c = 0; c < n; c++) {
         if (medoids.includes(c)) continue;
         // Medoid m swapped for point c: a point of m's goes to c or its second-nearest, any other to c or stays.
-        let cost = 0;
+        let trial = 0;
         for (let i = 0; i < n; i++) {
           const other = nearest[i] === m ? near2[i] : near1[i];
-          cost += weights[i] * Math.min(other, dist[i][c]);
+          trial += weights[i] * Math.min(other, dist[i][c]);
         }
-        if (cost < (best?.cost ?? current.cost) - 1e-9) best = { m, c, cost };
+        if (trial < (best?.cost ?? cost) - 1e-9) best = { m, c, cost: trial };
       }
     if (!best) break;
     medoids[best.m] = best.c;
-    current = costOf(medoids);
-    track(medoids);
+    cost = track(medoids);
   }
-  return { medoids, assign: current.assign, cost: current.cost };
+  return { medoids, assign: Array.from(nearest), cost };
 }
 
 /** Mean silhouette; singletons score 0 as usual. */
