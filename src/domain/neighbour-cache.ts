@@ -54,6 +54,11 @@ export class NeighbourCache {
    * the cache's own: read it before the next call, never change it.
    */
   nearest(index: VersionedIndex, id: string, k: number): NeighbourList | undefined {
+    return this.list(index, id, k, true);
+  }
+
+  /** nearest() when the kept list can answer without a walk; otherwise undefined (and nothing is walked). */
+  private list(index: VersionedIndex, id: string, k: number, mayWalk: boolean): NeighbourList | undefined {
     if (this.capacity <= 0 || k <= 0) return undefined;
     let kept = this.byIndex.get(index);
     if (!kept) {
@@ -67,7 +72,16 @@ export class NeighbourCache {
       entries.delete(id);
       kept.held -= old.ids.length;
     }
-    const entry = old && catchUp(index, id, old) && covers(old, k) ? old : walk(index, id, k);
+    const current = old && catchUp(index, id, old) && covers(old, k) ? old : undefined;
+    if (!current && !mayWalk) {
+      // Put back as it was (an entry that could not catch up walks on its next nearest()).
+      if (old) {
+        entries.set(id, old);
+        kept.held += old.ids.length;
+      }
+      return undefined;
+    }
+    const entry = current ?? walk(index, id, k);
     if (!entry) return undefined;
     entries.set(id, entry);
     kept.held += entry.ids.length;
@@ -84,13 +98,37 @@ export class NeighbourCache {
    * Every stored item with cosine ≥ `threshold` to one of `ids` (those in the index; they themselves included), read
    * off their kept lists: near duplicates of a user's dislikes cost a few list reads per request instead of a dot
    * product per candidate and dislike. A list whose every entry is that close is asked again for four times as many.
-   * As exact as the lists (the graph walk's recall); empty when the cache is off.
+   * As exact as the lists (the graph walk's recall). With the cache off, every id in the index is in `notWalked`.
+   *
+   * At most `maxWalks` ids without a kept list are walked (in the order given): the rest come back in `notWalked`,
+   * for the caller to compare with its candidates instead, so a first request for a user with a hundred dislikes
+   * does not walk the graph a hundred times (~0.25 ms each) before answering. Their lists are walked on later calls,
+   * `maxWalks` at a time.
    */
-  within(index: VersionedIndex, ids: Iterable<string>, threshold: number): Set<string> {
+  within(
+    index: VersionedIndex,
+    ids: Iterable<string>,
+    threshold: number,
+    maxWalks = Infinity,
+  ): { near: Set<string>; notWalked: string[] } {
     const near = new Set<string>();
+    const notWalked: string[] = [];
+    if (this.capacity <= 0) {
+      for (const id of ids) if (index.has(id)) notWalked.push(id);
+      return { near, notWalked };
+    }
+    let walks = 0;
     for (const id of ids) {
       for (let k = WITHIN_FIRST_K; ; k *= 4) {
-        const list = this.nearest(index, id, k);
+        let list = this.list(index, id, k, false);
+        if (!list && index.has(id)) {
+          if (walks >= maxWalks) {
+            notWalked.push(id);
+            break;
+          }
+          walks++;
+          list = this.list(index, id, k, true);
+        }
         if (!list) break;
         let i = 0;
         for (; i < list.ids.length && list.scores[i] >= threshold; i++) near.add(list.ids[i]);
@@ -98,7 +136,7 @@ export class NeighbourCache {
         if (i < list.ids.length || list.ids.length < k || k >= index.size) break;
       }
     }
-    return near;
+    return { near, notWalked };
   }
 }
 

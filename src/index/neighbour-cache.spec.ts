@@ -151,11 +151,45 @@ describe('NeighbourCache', () => {
     };
     for (const threshold of [0.9, 0.95]) {
       const from = ['i3', 'i4', 'i5', 'not-there'];
-      const got = [...cache.within(hnsw, from, threshold)].sort();
+      const { near: found, notWalked } = cache.within(hnsw, from, threshold);
+      expect(notWalked).toEqual([]);
+      const got = [...found].sort();
       expect(got).toEqual(scan(from.slice(0, 3), threshold));
       expect(got.filter((id) => id.startsWith('d3-')).length).toBeGreaterThan(32);
       expect(got).toEqual(expect.arrayContaining(['i3', 'i4', 'i5', 'd4-0', 'd4-1', 'd4-2']));
     }
-    expect(new NeighbourCache(0).within(hnsw, ['i3'], 0.9).size).toBe(0);
+    // Off: nothing read off lists, every id in the index left to the caller.
+    expect(new NeighbourCache(0).within(hnsw, ['i3', 'not-there'], 0.9)).toEqual({
+      near: new Set(),
+      notWalked: ['i3'],
+    });
+  });
+
+  it('within(): walks at most maxWalks lists per call and names the rest; kept lists cost no walk', () => {
+    const { hnsw, exact, upsert, walks } = indexes(400);
+    for (let j = 0; j < 3; j++) upsert(`d3-${j}`, near(exact.vector('i3')!, 300 + j));
+    for (let j = 0; j < 3; j++) upsert(`d4-${j}`, near(exact.vector('i4')!, 400 + j));
+    const cache = new NeighbourCache(100);
+    const from = ['i3', 'not-there', 'i4', 'i5'];
+    const first = cache.within(hnsw, from, 0.9, 1);
+    expect(walks).toHaveBeenCalledTimes(1);
+    expect(first.notWalked).toEqual(['i4', 'i5']);
+    expect([...first.near].sort()).toEqual(['d3-0', 'd3-1', 'd3-2', 'i3']);
+    // The next call reads i3 off its kept list and walks the next one.
+    const second = cache.within(hnsw, from, 0.9, 1);
+    expect(walks).toHaveBeenCalledTimes(2);
+    expect(second.notWalked).toEqual(['i5']);
+    expect([...second.near].sort()).toEqual(['d3-0', 'd3-1', 'd3-2', 'd4-0', 'd4-1', 'd4-2', 'i3', 'i4']);
+    const third = cache.within(hnsw, from, 0.9, 1);
+    expect(walks).toHaveBeenCalledTimes(3);
+    expect(third.notWalked).toEqual([]);
+    expect(third.near).toEqual(cache.within(hnsw, from, 0.9).near);
+    expect(walks).toHaveBeenCalledTimes(3);
+    // A changed item's list is walked again, within the budget like any other.
+    upsert('i3', near(exact.vector('i3')!, 500));
+    expect(cache.within(hnsw, from, 0.9, 0).notWalked).toEqual(['i3']);
+    expect(walks).toHaveBeenCalledTimes(3);
+    expect(cache.within(hnsw, from, 0.9, 1).notWalked).toEqual([]);
+    expect(walks).toHaveBeenCalledTimes(4);
   });
 });
