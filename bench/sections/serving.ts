@@ -41,6 +41,8 @@ interface RecResult {
   rate?: number;
   /** A quarter of peak: where the latency curve stands with more headroom (capacity planning). */
   atQuarter?: LoadResult;
+  /** The highest rate found at which p99 stays within the goal (see withinGoal); undefined: none down to 1/16 of peak. */
+  withinGoal?: { rate: number; result: LoadResult };
   /** Our API's CPU (all replicas) per request during the half-peak run; Linux only. */
   cpuMsPerRequest?: number;
   /** Ceiling (c): a bare server burning `cpuMsPerRequest` per request, at the same rate. */
@@ -74,6 +76,7 @@ async function peakAndHalf(
   atRate: LoadResult;
   rate: number;
   atQuarter: LoadResult;
+  withinGoal?: { rate: number; result: LoadResult };
   cpuMsPerRequest?: number;
 }> {
   const spec: LoadSpec = { ...base, url: api.url, method: 'POST', paths, bodies, headers };
@@ -83,12 +86,54 @@ async function peakAndHalf(
     { ...spec, rate, duration: rateDuration },
     api.child.pid,
   );
-  const atQuarter = await runLoad({
-    ...spec,
-    rate: Math.max(3, Math.round(rate / 2)),
-    duration: rateDuration,
-  });
-  return { result, atRate, rate, atQuarter, cpuMsPerRequest };
+  const quarter = Math.max(3, Math.round(rate / 2));
+  const atQuarter = await runLoad({ ...spec, rate: quarter, duration: rateDuration });
+  const withinGoal = await highestRateWithin(
+    P99_GOAL_MS,
+    (r) => runLoad({ ...spec, rate: r, duration: rateDuration }),
+    [
+      { rate, result: atRate },
+      { rate: quarter, result: atQuarter },
+    ],
+  );
+  return { result, atRate, rate, atQuarter, withinGoal, cpuMsPerRequest };
+}
+
+const P99_GOAL_MS = 15;
+
+/**
+ * Capacity under the latency goal (as MLPerf's server scenario states a tail-latency bound): the highest fixed rate at
+ * which p99 ≤ `limitMs`, from the runs already made (half and quarter of peak) down to a sixteenth of peak, then
+ * two bisections between the best passing rate and the lowest failing one (so to within a sixteenth of peak).
+ * Undefined when even a sixteenth of peak misses.
+ */
+export async function highestRateWithin(
+  limitMs: number,
+  run: (rate: number) => Promise<LoadResult>,
+  known: { rate: number; result: LoadResult }[],
+): Promise<{ rate: number; result: LoadResult } | undefined> {
+  const tried = [...known];
+  type Tried = { rate: number; result: LoadResult } | undefined;
+  const passing = (): Tried =>
+    tried.filter((t) => t.result.p99 <= limitMs).sort((a, b) => b.rate - a.rate)[0];
+  const failing = (): Tried => tried.filter((t) => t.result.p99 > limitMs).sort((a, b) => a.rate - b.rate)[0];
+  const highest = Math.max(...known.map((k) => k.rate));
+  // Down by halves until one passes (at most to a sixteenth of peak: the half-peak rate / 8).
+  while (!passing()) {
+    const lowest = Math.min(...tried.map((t) => t.rate));
+    const next = Math.round(lowest / 2);
+    if (next < Math.max(1, highest / 8)) return undefined;
+    tried.push({ rate: next, result: await run(next) });
+  }
+  for (let i = 0; i < 2; i++) {
+    const lo = passing()!;
+    const hi = failing();
+    if (!hi) break;
+    const mid = Math.round((lo.rate + hi.rate) / 2);
+    if (mid <= lo.rate || mid >= hi.rate) break;
+    tried.push({ rate: mid, result: await run(mid) });
+  }
+  return passing();
 }
 
 /** The built-in default config: just the context item. */
@@ -141,7 +186,9 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
       `show service time rather than queueing. The ` +
       `p99 goal is judged at half peak; recommendations also run at a quarter of peak (capacity planning: at a ` +
       `fixed share of peak, p99 is a multiple of the service time, so halving the load shows how much headroom ` +
-      `buys). All three servers stay up during a size's runs (an idle one costs ` +
+      `buys), and then the highest rate at which p99 ≤ ${P99_GOAL_MS} ms is looked for (capacity under the goal, as ` +
+      `MLPerf's server scenario reports throughput under a tail-latency bound: down by halves to a sixteenth of ` +
+      `peak until one passes, then two bisections towards the lowest failing rate). All three servers stay up during a size's runs (an idle one costs ` +
       `no CPU); peak runs go in ${o.servingRounds} round(s) of alternating order (ours, b, a / a, b, ours) and the best ` +
       `round of each server counts, so a burst of outside load hurts all alike. "Machine N% busy" after a fixed-rate ` +
       `run is the share of all cores' time that was busy meanwhile (/proc/stat: servers, generator, Redis, anything ` +
@@ -296,6 +343,12 @@ export async function serving(report: Report, o: BenchOptions): Promise<void> {
                 : '') +
               (rec.atQuarter && rec.rate
                 ? `; at ${fmt(Math.max(3, Math.round(rec.rate / 2)))} req/s (quarter peak): ${pcts(rec.atQuarter)}`
+                : '') +
+              (rec.result && rec.rate
+                ? rec.withinGoal
+                  ? `; p99 ≤ ${P99_GOAL_MS} ms up to ${fmt(rec.withinGoal.rate)} req/s (` +
+                    `${Math.round((100 * rec.withinGoal.rate) / rec.result.okRps)}% of peak): ${pcts(rec.withinGoal.result)}`
+                  : `; p99 > ${P99_GOAL_MS} ms even at ${fmt(Math.round(rec.rate / 8))} req/s (a sixteenth of peak)`
                 : ''),
             ceiling:
               `(b) similar ${fmt(ceilB.okRps)} req/s` +
