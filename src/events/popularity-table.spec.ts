@@ -178,4 +178,33 @@ describe('PopularityTable', () => {
       undefined,
     ]);
   });
+
+  it('makes the copy of a big table over several turns of the event loop, serving the old one until it is whole', async () => {
+    const src = source({});
+    for (let i = 0; i < 50_000; i++) src.table.set(`i${i}`, i);
+    const table = await loaded(src, clock);
+    let first = await table.read('c', []);
+    for (let i = 0; i < 100 && first.get('i49999') === undefined; i++) {
+      await settle();
+      first = await table.read('c', []);
+    }
+    expect(first.get('i49999')).toBe(49_999);
+    for (let i = 0; i < 50_000; i++) src.table.set(`i${i}`, i + 0.25);
+    src.table.set('new', 1);
+    now += 10_000;
+    await table.read('c', []);
+    // Turns of the event loop (requests could be served in each) until the new copy is in.
+    let turns = 0;
+    while ((await table.read('c', [])) === first) {
+      expect(first.get('i7')).toBe(7);
+      expect(first.get('new')).toBeUndefined();
+      turns++;
+      await settle();
+    }
+    expect(turns).toBeGreaterThanOrEqual(5);
+    const second = await table.read('c', []);
+    expect([second.get('i0'), second.get('i25000'), second.get('i49999'), second.get('new')]).toEqual([
+      0.25, 25_000.25, 49_999.25, 1,
+    ]);
+  });
 });
