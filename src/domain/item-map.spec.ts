@@ -48,6 +48,24 @@ describe('ItemMap.newest', () => {
     }
   });
 
+  it('prepareNewest() sorts once up front; the first read after it sorts nothing and changes are patched in', () => {
+    const m = new ItemMap();
+    for (let i = 0; i < 2000; i++) m.set(`i${i}`, item(`i${i}`, day(i % 90)));
+    const sort = jest.spyOn(Array.prototype, 'sort');
+    try {
+      m.prepareNewest();
+      expect(sort).toHaveBeenCalledTimes(1);
+      m.set('late', item('late', day(200)));
+      const got = [...m.newest()];
+      expect(sort).toHaveBeenCalledTimes(1);
+      sort.mockRestore();
+      expect(got).toEqual(sorted(m));
+      expect(got[0]).toBe('late');
+    } finally {
+      sort.mockRestore();
+    }
+  });
+
   it('rebuilds after a bulk change between reads and after clear', () => {
     const m = new ItemMap();
     m.set('a', item('a', day(1)));

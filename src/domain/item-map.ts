@@ -60,6 +60,18 @@ export class ItemMap extends Map<string, Item> {
 
   /** Ids of items with a valid `createdAt`, newest first (ties by id); read it before changing the map again. */
   *newest(): IterableIterator<string> {
+    for (const d of this.ordered()) yield d.id;
+  }
+
+  /**
+   * Builds the newest-first order now, where the next read would (after a load or a bulk change): one sort of the
+   * catalogue, ~0.1 s at 100k items, done before serving instead of by the first `new_arrivals` request.
+   */
+  prepareNewest(): void {
+    this.ordered();
+  }
+
+  private ordered(): Dated[] {
     this.changesSinceRead = 0;
     if (!this.order) {
       const dated: Dated[] = [];
@@ -69,7 +81,7 @@ export class ItemMap extends Map<string, Item> {
       }
       this.order = dated.sort(newerFirst);
     }
-    for (const d of this.order) yield d.id;
+    return this.order;
   }
 
   private patch(id: string, before: number, after: number): void {

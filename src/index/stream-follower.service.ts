@@ -223,6 +223,7 @@ export class StreamFollower implements OnApplicationBootstrap, OnApplicationShut
     const items = new ItemMap();
     for await (const page of this.repo.scanAllItems(catalogue))
       for (const item of page) items.set(item.id, item);
+    items.prepareNewest();
     return items;
   }
 
