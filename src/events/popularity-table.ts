@@ -50,8 +50,9 @@ interface Table {
  * catalogue: a read costs a few µs per id in the replica (reply parsing, the copy, and the garbage collector after
  * them), and at 20,000 ids a second a 60k-id table took ~80 ms of CPU a second per replica at any request rate
  * (bench catalogue of 100k items); at the default 2,000 it is read every 30 s, which a count with a half-life of days
- * does not notice (`trending` reads its pages every `ttlMs` regardless). Until the first copy is in, requests read their own ids (one round trip each). A failed read leaves the
- * previous copy in place and is tried again one interval later. `ttlMs` 0: no copy, every request reads its ids.
+ * does not notice (`trending` reads its pages every `ttlMs` regardless). Until the first copy is in, requests read
+ * their own ids (one round trip each). A failed read leaves the previous copy in place and is tried again one
+ * interval later. `ttlMs` 0: no copy, every request reads its ids.
  */
 export class PopularityTable {
   private readonly tables = new Map<string, Table>();
