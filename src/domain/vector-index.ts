@@ -9,6 +9,11 @@ export interface Neighbour {
 export interface NeighbourList {
   readonly ids: readonly string[];
   readonly scores: readonly number[];
+  /**
+   * The index version (VersionedItems) these ids are current with, when the list knows it: until the index changes,
+   * neither its ids nor their places in the index do, so an index may remember what it looked up for them.
+   */
+  readonly version?: number;
 }
 
 export interface SearchOptions {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExactIndex } from '../domain/exact-index';
 import { ItemMap } from '../domain/item-map';
+import { NeighbourCache } from '../domain/neighbour-cache';
 import { FilterMemo } from '../domain/vector-index';
 import { normalize } from '../domain/vector-math';
 import { HnswIndex } from './hnsw-index';
@@ -138,6 +139,39 @@ describe('HnswIndex', () => {
     });
     expect(after).toEqual(hnsw.search(vectors[3], 40).filter((n) => even(n.id)));
     expect(after.length).toBeGreaterThan(10);
+  });
+});
+
+describe('HnswIndex.keep (kept neighbour lists)', () => {
+  const params = { m: 16, efConstruction: 100, efSearch: 64, initialCapacity: 16 };
+
+  it('answers as a lookup of every id would, through a removal, a reused label and a stale list', () => {
+    const vectors = randomVectors(200, 16, 9);
+    const hnsw = new HnswIndex(16, params);
+    vectors.forEach((v, i) => hnsw.upsert(`id-${i}`, v));
+    const cache = new NeighbourCache(100);
+    const even = (id: string): boolean => id.startsWith('new') || Number(id.slice(3)) % 2 === 0;
+    const expected = (ids: readonly string[], k: number) =>
+      ids.slice(0, k).filter((id) => hnsw.has(id) && even(id));
+    const list = cache.nearest(hnsw, 'id-0', 60)!;
+    const first = hnsw.keep(list, 60, { filter: even }).map((n) => n.id);
+    expect(first).toEqual(expected(list.ids, 60));
+    // Read again at the same version (the remembered labels) and deeper than before.
+    expect(hnsw.keep(list, 60, { filter: even }).map((n) => n.id)).toEqual(first);
+    expect(hnsw.keep(list, 80, { filter: even }).map((n) => n.id)).toEqual(expected(list.ids, 80));
+
+    // Its label goes to a new item: a list that has not caught up still names the removed id.
+    const gone = first[1];
+    hnsw.remove(gone);
+    hnsw.upsert('new-1', vectors[150]);
+    expect(list.ids).toContain(gone);
+    const stale = hnsw.keep(list, 60, { filter: even }).map((n) => n.id);
+    expect(stale).not.toContain(gone);
+    expect(stale).toEqual(expected(list.ids, 60));
+
+    const current = cache.nearest(hnsw, 'id-0', 60)!;
+    expect(current.ids).not.toContain(gone);
+    expect(hnsw.keep(current, 60, { filter: even }).map((n) => n.id)).toEqual(expected(current.ids, 60));
   });
 });
 

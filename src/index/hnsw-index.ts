@@ -27,6 +27,9 @@ export interface HnswParams {
 }
 
 const NOT_QUANTISED = -1;
+// A label slot for an id that is not stored.
+const NO_LABEL = -1;
+
 /** Quantised-copy file: "RQ8" + version byte, dimension, label count (uint32 LE), scales (f32), then int8 bytes. */
 const Q8_MAGIC = 'RQ8\u0001';
 const Q8_HEADER = 12;
@@ -45,6 +48,11 @@ export class HnswIndex implements VectorIndex, VersionedItems {
   private efSearch: number;
   /** Vectors read recently (MMR and recommend vectors re-read popular items); bounded, so memory stays ~1x raw. */
   private readonly recent = new Map<string, Float32Array>();
+  /** keep()'s labels per kept list (labelsOf); a list's entry goes with the list. */
+  private readonly listLabels = new WeakMap<
+    NeighbourList,
+    { version: number; labels: Int32Array; read: number }
+  >();
   private readonly recentCapacity: number;
   /**
    * An int8 copy of every unit vector (dim bytes per label, a quarter of the float copy hnswlib keeps) and its
@@ -333,14 +341,36 @@ export class HnswIndex implements VectorIndex, VersionedItems {
   }
 
   /** Those of `found` among its first `k` that pass a search's filters, asked as a search asks them (memo included). */
-  keep({ ids, scores }: NeighbourList, k: number, options: SearchOptions): Neighbour[] {
+  keep(found: NeighbourList, k: number, options: SearchOptions): Neighbour[] {
+    const { ids, scores } = found;
+    const n = Math.min(ids.length, k);
+    const labels = this.labelsOf(found, n);
     const passes = this.labelTest(options);
     const out: Neighbour[] = [];
-    for (let i = 0; i < ids.length && i < k; i++) {
-      const label = this.labelOf.get(ids[i]);
-      if (label !== undefined && (!passes || passes(label))) out.push({ id: ids[i], score: scores[i] });
+    for (let i = 0; i < n; i++) {
+      const label = labels ? labels[i] : (this.labelOf.get(ids[i]) ?? NO_LABEL);
+      if (label !== NO_LABEL && (!passes || passes(label))) out.push({ id: ids[i], score: scores[i] });
     }
     return out;
+  }
+
+  /**
+   * The labels of a kept list's first `n` ids, read once per list while the index stays at the list's version: a
+   * kept list is read by request after request, and at 100k items each id-to-label lookup misses the cache (a
+   * Map of 100k strings). Undefined for a list that does not say it is current (its ids may still change).
+   */
+  private labelsOf(list: NeighbourList, n: number): Int32Array | undefined {
+    const version = this.version;
+    if (list.version !== version) return undefined;
+    let memo = this.listLabels.get(list);
+    if (!memo || memo.version !== version || memo.labels.length < list.ids.length) {
+      memo = { version, labels: new Int32Array(list.ids.length), read: 0 };
+      this.listLabels.set(list, memo);
+    }
+    for (; memo.read < n; memo.read++) {
+      memo.labels[memo.read] = this.labelOf.get(list.ids[memo.read]) ?? NO_LABEL;
+    }
+    return memo.labels;
   }
 
   /**
