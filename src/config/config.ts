@@ -34,7 +34,7 @@ const envSchema = z.object({
   HNSW_M: int(4, 128).default(16),
   HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
   HNSW_EF_SEARCH: int(10, 5000).default(64),
-  // Neighbour lists of context items kept per API replica and catalogue, at 400 neighbours (~5 KB) each in all (a longer
+  // Neighbour lists of context items kept per API replica and catalogue, at 400 neighbours (~6 KB) each in all (a longer
   // list counts for several), kept exact as vectors change, so recommendations around an item need no graph walk (0: off).
   NEIGHBOUR_CACHE_ITEMS: int(0, 10_000_000).default(10_000),
   SNAPSHOT_INTERVAL_SECONDS: int(0, 86400).default(300),

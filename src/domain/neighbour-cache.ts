@@ -38,13 +38,14 @@ export const NEIGHBOURS_PER_LIST = 400;
  * recommenders keep them, without a batch job. A list is walked on first use and then kept exact as the index
  * changes: at each read it catches up with the ids upserted or removed since (one cosine each), instead of walking
  * the graph again. Per index, the least recently used lists go first once they hold more than
- * `capacity` × NEIGHBOURS_PER_LIST neighbours in all (~12 bytes each), so memory stays bounded however long the lists.
+ * `capacity` × NEIGHBOURS_PER_LIST neighbours in all (~12 bytes each, and 4 more where HnswIndex.keep remembers their
+ * labels), so memory stays bounded however long the lists.
  */
 export class NeighbourCache {
   private readonly byIndex = new WeakMap<VersionedIndex, { entries: Map<string, Entry>; held: number }>();
 
   constructor(
-    /** Lists kept per index at NEIGHBOURS_PER_LIST each (~5 KB); fewer when they are longer; 0 turns the cache off. */
+    /** Lists kept per index at NEIGHBOURS_PER_LIST each (~6 KB); fewer when they are longer; 0 turns the cache off. */
     readonly capacity: number,
   ) {}
 
