@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { getOrInsert } from '../common/maps';
 import type { ReadValues } from './recent-reads';
 
@@ -128,7 +129,7 @@ async function copyOf(
   const { slots } = table;
   const slotOf = new Int32Array(ids.length);
   for (let start = 0; start < ids.length; start += COPY_CHUNK) {
-    if (start > 0) await new Promise((r) => setImmediate(r));
+    if (start > 0) await nextTurn();
     const end = Math.min(ids.length, start + COPY_CHUNK);
     for (let i = start; i < end; i++) {
       let slot = slots.get(ids[i]);

@@ -363,7 +363,8 @@ export class HnswIndex implements VectorIndex, VersionedItems {
     const version = this.version;
     if (list.version !== version) return undefined;
     let memo = this.listLabels.get(list);
-    if (!memo || memo.version !== version || memo.labels.length < list.ids.length) {
+    // A list's ids change only when it catches up with a newer version, so a memo of this version still fits it.
+    if (!memo || memo.version !== version) {
       memo = { version, labels: new Int32Array(list.ids.length), read: 0 };
       this.listLabels.set(list, memo);
     }
